@@ -1,0 +1,108 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+/** An OpenAPI 3.1 document, as far as validation needs to see it. */
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, OperationObject | unknown>>;
+  components?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+interface MediaTypeObject {
+  schema?: unknown;
+  examples?: Record<string, { value?: unknown }>;
+}
+
+export interface OperationObject {
+  operationId?: string;
+  requestBody?: { required?: boolean; content: Record<string, MediaTypeObject> };
+  responses: Record<string, { content?: Record<string, MediaTypeObject>; headers?: Record<string, { required?: boolean }> }>;
+}
+
+/** Validators compiled from one OpenAPI document, looked up by JSON pointer into it. */
+export interface SpecValidator {
+  /** The validator of the schema at `pointer` (e.g. `/components/schemas/Error`). */
+  schemaAt(pointer: string): ValidateFunction;
+  /** The operation at `path` and `method`, or undefined when the spec has none. */
+  operation(path: string, method: string): OperationObject | undefined;
+  /** The value at `pointer`, following local `$ref`s, with the pointer where it was found. */
+  resolve(pointer: string): { pointer: string; value: unknown };
+  /** The validator of the request body of an operation, for a content type. */
+  requestBody(path: string, method: string, contentType: string): ValidateFunction | undefined;
+  /** The validator of a documented response body, or undefined when that status is not documented. */
+  responseBody(path: string, method: string, status: number, contentType: string): ValidateFunction | undefined;
+}
+
+/** Escapes one JSON-pointer segment (RFC 6901). */
+export function pointerSegment(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * Compiles validators from an OpenAPI 3.1 document. The document itself is added to Ajv as
+ * one schema, so its internal `$ref`s resolve exactly as written; OpenAPI's own keywords
+ * (`example`, `x-*`, ...) are ignored rather than rejected.
+ */
+export function createSpecValidator(document: OpenApiDocument): SpecValidator {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  const base = 'openapi.json';
+  ajv.addSchema(document as object, base);
+
+  const cache = new Map<string, ValidateFunction>();
+  const schemaAt = (pointer: string): ValidateFunction => {
+    let validate = cache.get(pointer);
+    if (!validate) {
+      validate = ajv.getSchema(`${base}#${pointer}`);
+      if (!validate) throw new Error(`The spec has no schema at ${pointer}`);
+      cache.set(pointer, validate);
+    }
+    return validate;
+  };
+  // Walks the pointer segment by segment, jumping through every local `$ref` on the way.
+  const resolve = (pointer: string): { pointer: string; value: unknown } => {
+    let at = { pointer: '', value: document as unknown };
+    const follow = () => {
+      const ref = (at.value as { $ref?: unknown } | undefined)?.$ref;
+      if (typeof ref === 'string' && ref.startsWith('#/')) at = resolve(ref.slice(1));
+    };
+    for (const segment of pointer.split('/').slice(1)) {
+      follow();
+      const key = segment.replaceAll('~1', '/').replaceAll('~0', '~');
+      const parent = at.value;
+      at = {
+        pointer: `${at.pointer}/${segment}`,
+        value: typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[key] : undefined,
+      };
+    }
+    follow();
+    return at;
+  };
+  const operation = (path: string, method: string) =>
+    document.paths[path]?.[method.toLowerCase()] as OperationObject | undefined;
+  const operationPointer = (path: string, method: string) =>
+    `/paths/${pointerSegment(path)}/${method.toLowerCase()}`;
+  // The validator of the schema of `<pointer>/content/<media type>`, if the spec documents one.
+  const contentSchema = (pointer: string, contentType: string) => {
+    const type = contentType.split(';')[0]!.trim().toLowerCase();
+    const schema = resolve(`${pointer}/content/${pointerSegment(type)}/schema`);
+    return schema.value === undefined ? undefined : schemaAt(schema.pointer);
+  };
+
+  return {
+    schemaAt,
+    operation,
+    resolve,
+    requestBody: (path, method, contentType) =>
+      contentSchema(`${operationPointer(path, method)}/requestBody`, contentType),
+    responseBody: (path, method, status, contentType) =>
+      contentSchema(`${operationPointer(path, method)}/responses/${status}`, contentType),
+  };
+}
+
+/** Ajv's errors as `field: message` lines, the field being the JSON path into the instance. */
+export function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map((e) => {
+    const field = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params.additionalProperty)}'` : '';
+    return `${field || '(body)'}: ${e.message ?? e.keyword}${extra}`;
+  });
+}

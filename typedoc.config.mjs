@@ -1,0 +1,15 @@
+// typedoc settings for the client reference (docs/client).
+import { OptionDefaults } from 'typedoc';
+
+/** @type {Partial<import('typedoc').TypeDocOptions>} */
+export default {
+  entryPoints: ['src/index.ts'],
+  tsconfig: 'tsconfig.build.json',
+  out: 'docs/client',
+  name: 'cloudrec client',
+  readme: 'none',
+  excludePrivate: true,
+  treatWarningsAsErrors: true,
+  // openapi-typescript writes the spec's descriptions as @description and constants as @constant.
+  blockTags: [...OptionDefaults.blockTags, '@description', '@constant'],
+};
