@@ -3,7 +3,7 @@
 # chromium (the docs browser test, driven by playwright-core) and a CJK font so the Chinese docs
 # render. Skips the install when everything is already there.
 set -euo pipefail
-packages=(ffmpeg chromium fonts-wqy-zenhei)
+packages=(ffmpeg chromium fonts-wqy-zenhei fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -13,4 +13,4 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "system packages: installing ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
