@@ -10,6 +10,8 @@ export default {
   readme: 'none',
   excludePrivate: true,
   treatWarningsAsErrors: true,
+  // No hosted repository to link to, and a clone's remote varies (none here, a path in CI).
+  disableSources: true,
   // openapi-typescript writes the spec's descriptions as @description and constants as @constant.
   blockTags: [...OptionDefaults.blockTags, '@description', '@constant'],
 };
