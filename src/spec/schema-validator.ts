@@ -98,11 +98,23 @@ export function createSpecValidator(document: OpenApiDocument): SpecValidator {
   };
 }
 
-/** Ajv's errors as `field: message` lines, the field being the JSON path into the instance. */
+/** Ajv's errors as `field: rule` sentences, the field being the JSON path into the instance. */
 export function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
-  return (errors ?? []).map((e) => {
-    const field = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params.additionalProperty)}'` : '';
-    return `${field || '(body)'}: ${e.message ?? e.keyword}${extra}`;
+  const lines = (errors ?? []).map((e) => {
+    const at = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const field = (name: string) => (at ? `${at}.${name}` : name);
+    switch (e.keyword) {
+      case 'additionalProperties':
+        return `${field(String(e.params.additionalProperty))}: is not a field of this request`;
+      case 'required':
+        return `${field(String(e.params.missingProperty))}: is required`;
+      case 'enum':
+        return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      case 'type':
+        return `${at || '(body)'}: must be ${e.params.type === 'integer' ? 'an integer (a JSON number)' : `of type ${e.params.type}`}`;
+      default:
+        return `${at || '(body)'}: ${e.message ?? e.keyword}`;
+    }
   });
+  return [...new Set(lines)];
 }

@@ -2,9 +2,9 @@
 // succeed, bodies that break one rule get a 4xx in the spec's error shape.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startPrism } from './support/prism.js';
-import { brokenBody, validateRequest, validBody } from './support/request-arbitraries.js';
-import { responseProblems } from './support/spec-contract.js';
+import { startPrism } from '../support/prism.js';
+import { brokenBody, validateRequest, validBody } from '../support/request-arbitraries.js';
+import { responseProblems } from '../support/spec-contract.js';
 
 let prism: Awaited<ReturnType<typeof startPrism>>;
 beforeAll(async () => {

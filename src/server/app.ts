@@ -1,0 +1,156 @@
+// The reference server as a Fastify app, apart from the process that runs it (main.ts):
+// the public API, the sandbox control API, the specs and the docs.
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import { apiValidator } from '../spec/api-document.js';
+import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
+import type { SpecValidator } from '../spec/schema-validator.js';
+import type { Config } from './config.js';
+import type { Db } from './database.js';
+import { ApiFailure } from './errors.js';
+import { createProjectStore, type StorageSettings } from './project-store.js';
+import { createRateLimiter } from './rate-limiter.js';
+import { createSandboxChannels } from './sandbox-channels.js';
+import { sandboxHandlers } from './sandbox-routes.js';
+import { readSpecRequest, SandboxFailure } from './spec-request.js';
+import { startRecording } from './start-recording.js';
+import { registerStaticRoutes } from './static-routes.js';
+import { createTaskStore, type Task } from './task-store.js';
+
+export interface AppOptions {
+  config: Config;
+  db: Db;
+  /** Why storage settings cannot be used (nothing when they can). */
+  storageProblems?: (storage: StorageSettings) => string[];
+  /** Called once a new task is on disk. */
+  onTaskCreated?: (task: Task) => void;
+  /** Ends a task's recording now; by default marks it ended and leaves it there. */
+  stopTask?: (taskId: number) => Task;
+  /** A pino-compatible logger, or false for none. */
+  logger?: FastifyInstance['log'] | boolean;
+  now?: () => number;
+}
+
+// Bodies of start requests are a few hundred bytes; anything this large is not one.
+const bodyLimit = 64 * 1024;
+
+/** Builds the app; the caller listens (or injects) and closes it. */
+export function buildApp(options: AppOptions) {
+  const now = options.now ?? Date.now;
+  const { config, db } = options;
+  const projects = createProjectStore(db);
+  const channels = createSandboxChannels(db, now);
+  const tasks = createTaskStore(db, now);
+  const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
+
+  const app = Fastify({
+    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+    // Fastify's own two lines per request are replaced by the one line below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+  });
+
+  // Every body arrives as text; the handlers parse it, so a non-JSON body gets the spec's error.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // One log line per request, never with a body, a query string or a header.
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        task_id: (reply.request as { taskId?: number }).taskId,
+      },
+      'request',
+    );
+  });
+
+  /** Sends `body` with `status` after checking it against the spec's response schema. */
+  const send = (reply: FastifyReply, validator: SpecValidator, path: string, method: string, status: number, body?: unknown) => {
+    if (body === undefined) return reply.code(status).send();
+    const validate = validator.responseBody(path, method, status, 'application/json');
+    if (!validate || !validate(body)) {
+      // A bug of ours: say so in the log, and answer with a documented failure instead.
+      reply.log.error({ path, status, errors: validate?.errors }, 'response does not match the spec');
+      const failure = new ApiFailure('internal_error', 'The service failed; retry the request.');
+      return reply.code(failure.status).send(failure.body);
+    }
+    return reply.code(status).type('application/json').send(JSON.stringify(body));
+  };
+
+  // --- the public API
+  app.post('/v1/cloudRecord', async (req, reply) => {
+    try {
+      const { response, task } = startRecording(
+        { projects, tasks, channels: channels.source, rateLimiter, storageProblems: options.storageProblems ?? (() => []), onTaskCreated: options.onTaskCreated },
+        req.headers['content-type'],
+        typeof req.body === 'string' ? req.body : '',
+      );
+      (req as { taskId?: number }).taskId = task.task_id;
+      return send(reply, apiValidator, '/v1/cloudRecord', 'post', 200, response);
+    } catch (error) {
+      if (!(error instanceof ApiFailure)) throw error;
+      reply.headers(error.headers);
+      return send(reply, apiValidator, '/v1/cloudRecord', 'post', error.status, error.body);
+    }
+  });
+
+  // --- the sandbox control API, routed from its spec
+  if (config.sandbox) {
+    const stopTask =
+      options.stopTask ??
+      ((taskId: number) => {
+        const task = tasks.get(taskId)!;
+        return task.state === 'recording' ? tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }) : task;
+      });
+    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask });
+    for (const [path, item] of Object.entries(sandboxDocument.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const operationId = (operation as { operationId?: string }).operationId;
+        if (!operationId) continue;
+        const handler = handlers[operationId];
+        if (!handler) throw new Error(`No handler for sandbox operation ${operationId}`);
+        app.route({
+          method: method.toUpperCase() as 'GET',
+          url: path.replace(/\{([^}]+)\}/g, ':$1'),
+          handler: async (req, reply) => {
+            try {
+              const request = readSpecRequest(sandboxValidator, path, method, {
+                params: req.params as Record<string, string>,
+                query: req.query as Record<string, string>,
+                contentType: req.headers['content-type'],
+                body: typeof req.body === 'string' ? req.body : undefined,
+              });
+              const { status, body } = handler(request);
+              return send(reply, sandboxValidator, path, method, status, body);
+            } catch (error) {
+              if (!(error instanceof SandboxFailure)) throw error;
+              return reply.code(error.status).send(error.body);
+            }
+          },
+        });
+      }
+    }
+  }
+
+  registerStaticRoutes(app, config.docsDir);
+
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send({ code: 'not_found', message: `There is no ${req.method} ${req.url.split('?')[0]}.` }),
+  );
+
+  // Failures before a handler runs (a body over the limit, say) and bugs: the spec's shape, no details.
+  app.setErrorHandler(async (error: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    if (error.statusCode && error.statusCode < 500) {
+      const message =
+        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `The request body is larger than ${bodyLimit} bytes.` : 'The request body could not be read.';
+      return reply.code(400).send({ code: 'malformed_body', message });
+    }
+    req.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ code: 'internal_error', message: 'The service failed; retry the request.' });
+  });
+
+  return { app, projects, channels, tasks };
+}

@@ -1,0 +1,109 @@
+// The server's configuration: environment variables over an optional JSON config file over
+// named defaults. A bad setting fails at start with a message naming it.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Named defaults of every setting. */
+export const defaultConfig = {
+  host: '127.0.0.1',
+  port: 8787,
+  dataDir: '.data',
+  /** Seconds the channel must be empty before its recording ends (domain.md: default 30, minimum 3). */
+  idleTimeoutSec: 30,
+  /** Start requests per second allowed for one app_id (the recording service's own limit). */
+  rateLimitPerSec: 10,
+  sandbox: true,
+  /** Create the demo project, its channel and an embedded S3-compatible store on first run. */
+  demo: true,
+  logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent',
+  /** The port of the demo's embedded S3-compatible storage. */
+  demoStoragePort: 8788,
+  /** Where `npm run docs` puts the built docs, served at /docs. */
+  docsDir: 'docs',
+};
+
+export type Config = typeof defaultConfig;
+
+/** Each setting: its environment variable, its key in the config file, and how to read it. */
+const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => Config[K] } } = {
+  host: { env: 'CLOUDREC_HOST', parse: (v) => text(v) },
+  port: { env: 'CLOUDREC_PORT', parse: (v) => integer(v, 0, 65535) },
+  dataDir: { env: 'CLOUDREC_DATA_DIR', parse: (v) => text(v) },
+  idleTimeoutSec: { env: 'CLOUDREC_IDLE_TIMEOUT_SEC', parse: (v) => integer(v, 3, 86_400) },
+  rateLimitPerSec: { env: 'CLOUDREC_RATE_LIMIT_PER_SEC', parse: (v) => integer(v, 1, 100_000) },
+  sandbox: { env: 'CLOUDREC_SANDBOX', parse: (v) => flag(v) },
+  demo: { env: 'CLOUDREC_DEMO', parse: (v) => flag(v) },
+  logLevel: {
+    env: 'CLOUDREC_LOG_LEVEL',
+    parse: (v) => oneOf(v, ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const),
+  },
+  demoStoragePort: { env: 'CLOUDREC_DEMO_STORAGE_PORT', parse: (v) => integer(v, 0, 65535) },
+  docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
+};
+
+/** The environment variable of each setting, for the README and error messages. */
+export const settingVariables = Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.env])) as Record<
+  keyof Config,
+  string
+>;
+
+export class ConfigError extends Error {}
+
+function text(v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new Error('must be a non-empty string');
+  return v;
+}
+function integer(v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+function flag(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(s)) return true;
+  if (['0', 'false', 'off', 'no'].includes(s)) return false;
+  throw new Error('must be on or off (true/false, 1/0)');
+}
+function oneOf<T extends string>(v: unknown, values: readonly T[]): T {
+  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+  throw new Error(`must be one of ${values.join(', ')}`);
+}
+
+/**
+ * Reads the configuration: `CLOUDREC_*` variables win over the JSON file named by
+ * `CLOUDREC_CONFIG` (keys as in {@link defaultConfig}), which wins over the defaults.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let file: Record<string, unknown> = {};
+  const path = env.CLOUDREC_CONFIG;
+  if (path) {
+    try {
+      file = JSON.parse(readFileSync(resolve(path), 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`CLOUDREC_CONFIG (${path}): cannot read it as JSON: ${(e as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new ConfigError(`CLOUDREC_CONFIG (${path}): must hold a JSON object`);
+    }
+    const unknown = Object.keys(file).filter((k) => !(k in settings));
+    if (unknown.length) {
+      throw new ConfigError(`CLOUDREC_CONFIG (${path}): unknown setting ${unknown.join(', ')}; known: ${Object.keys(settings).join(', ')}`);
+    }
+  }
+  const config = { ...defaultConfig } as Record<string, unknown>;
+  for (const [key, setting] of Object.entries(settings) as [keyof Config, (typeof settings)[keyof Config]][]) {
+    const fromEnv = env[setting.env];
+    const [raw, source] =
+      fromEnv !== undefined ? [fromEnv, setting.env] : key in file ? [file[key], `${key} in ${path}`] : [undefined, ''];
+    if (raw === undefined) continue;
+    try {
+      config[key] = setting.parse(raw);
+    } catch (e) {
+      throw new ConfigError(`${source}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
+    }
+  }
+  return config as Config;
+}

@@ -1,0 +1,26 @@
+// The demo's object storage: an S3-compatible server (s3rver) in this process, its objects in
+// the data folder, so `npm start` records and uploads with nothing else installed.
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+// @ts-expect-error s3rver ships no type declarations
+import S3rver from 's3rver';
+
+export const embeddedBucket = 'recordings';
+/** s3rver's fixed credentials. */
+export const embeddedCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface EmbeddedStorage {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts s3rver on `host:port` with its files in `directory` and the demo bucket in it. */
+export async function startEmbeddedStorage(host: string, port: number, directory: string): Promise<EmbeddedStorage> {
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({ address: host, port, directory, silent: true, configureBuckets: [{ name: embeddedBucket }] });
+  const address = (await server.run()) as AddressInfo;
+  return {
+    endpoint: `http://${host}:${address.port}`,
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,107 @@
+// The reference server process: configuration, database, the demo project on first run,
+// listening, the start banner, and a graceful shutdown.
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase, type Db } from './database.js';
+import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
+import type { createProjectStore } from './project-store.js';
+import type { createSandboxChannels } from './sandbox-channels.js';
+
+export const demo = { appId: 'demo-app', projectId: 'demo-project', channel: 'demo-room', uids: [1001, 1002] };
+
+/** Creates the demo project and its channel's users on first run; returns the demo sign_key. */
+function ensureDemo(
+  db: Db,
+  projects: ReturnType<typeof createProjectStore>,
+  channels: ReturnType<typeof createSandboxChannels>,
+  storageEndpoint: string,
+): string {
+  const stored = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'demo_sign_key'`).get();
+  if (stored) return stored.value;
+  const signKey = randomBytes(18).toString('base64url');
+  projects.put(demo.appId, demo.projectId, {
+    sign_key: signKey,
+    recording_enabled: true,
+    storage: {
+      endpoint: storageEndpoint,
+      region: 'us-east-1',
+      bucket: embeddedBucket,
+      access_key_id: embeddedCredentials.accessKeyId,
+      secret_access_key: embeddedCredentials.secretAccessKey,
+      prefix: '',
+      force_path_style: true,
+    },
+  });
+  demo.uids.forEach((uid, i) => channels.join(demo.appId, demo.channel, uid, { audio: true, video: true, dual_stream: i === 0 }));
+  // The demo key is printed at every start, so it is kept; real projects keep only a hash.
+  db.prepare(`INSERT INTO meta (key, value) VALUES ('demo_sign_key', ?)`).run(signKey);
+  return signKey;
+}
+
+function banner(url: string, signKey: string | undefined, config: Config): string {
+  const lines = [
+    `cloudrec reference server on ${url}`,
+    `  API spec:  ${url}/openapi.json   docs: ${url}/docs   data: ${resolve(config.dataDir)}`,
+  ];
+  if (signKey) {
+    const body = JSON.stringify({ app_id: demo.appId, project_id: demo.projectId, channel: demo.channel, sign_key: signKey });
+    lines.push(
+      '',
+      `Demo project ${demo.projectId} (app ${demo.appId}), channel ${demo.channel} with users ${demo.uids.join(' and ')}. Start a recording:`,
+      '',
+      `  curl -s -X POST ${url}/v1/cloudRecord -H 'Content-Type: application/json' \\`,
+      `    -d '${body}'`,
+      '',
+      'or from TypeScript:',
+      '',
+      `  import { createClient } from 'cloudrec';`,
+      `  const client = createClient({ baseUrl: '${url}' });`,
+      `  const result = await client.startRecording({`,
+      `    app_id: '${demo.appId}', project_id: '${demo.projectId}', channel: '${demo.channel}', sign_key: '${signKey}',`,
+      `  });`,
+      '',
+      'Follow and stop tasks through the sandbox API:',
+      `  curl -s ${url}/sandbox/tasks`,
+      `  curl -s -X POST ${url}/sandbox/tasks/<task_id>/stop`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Runs the server until SIGINT or SIGTERM. */
+export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`cloudrec: bad configuration: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const db = openDatabase(join(config.dataDir, 'cloudrec.db'));
+  const { app, projects, channels } = buildApp({ config, db });
+
+  let storage: EmbeddedStorage | undefined;
+  let signKey: string | undefined;
+  if (config.demo) {
+    storage = await startEmbeddedStorage(config.host, config.demoStoragePort, join(config.dataDir, 's3'));
+    signKey = ensureDemo(db, projects, channels, storage.endpoint);
+  }
+
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await storage?.close();
+    db.close();
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  console.log(banner(address, signKey, config));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await runServer();

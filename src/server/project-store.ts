@@ -1,0 +1,107 @@
+// Projects: credentials (the sign_key kept only as a salted hash, checked in constant time),
+// the recording switch and the storage settings.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { SchemaStorageSettings } from '../../generated/sandbox-types.js';
+import type { Db } from './database.js';
+
+/** Storage settings as the sandbox API takes them, defaults applied. */
+export type StorageSettings = Required<SchemaStorageSettings>;
+
+export interface Project {
+  app_id: string;
+  project_id: string;
+  recording_enabled: boolean;
+  storage: StorageSettings | null;
+}
+
+interface ProjectRow {
+  app_id: string;
+  project_id: string;
+  key_salt: Buffer;
+  key_hash: Buffer;
+  recording_enabled: number;
+  storage: string | null;
+}
+
+// A fast hash is enough: sign_keys are random service secrets, not passwords people choose.
+const hashKey = (key: string, salt: Buffer) => createHash('sha256').update(salt).update(key, 'utf8').digest();
+// Compared against when the project does not exist, so an unknown project costs the same time.
+const decoySalt = randomBytes(16);
+const decoyHash = hashKey('decoy', decoySalt);
+
+const toProject = (row: ProjectRow): Project => ({
+  app_id: row.app_id,
+  project_id: row.project_id,
+  recording_enabled: row.recording_enabled === 1,
+  storage: row.storage ? (JSON.parse(row.storage) as StorageSettings) : null,
+});
+
+export function createProjectStore(db: Db) {
+  const select = db.prepare<[string, string], ProjectRow>('SELECT * FROM projects WHERE app_id = ? AND project_id = ?');
+  const upsert = db.prepare(
+    `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
+     VALUES (@app_id, @project_id, @key_salt, @key_hash, @recording_enabled, @storage)
+     ON CONFLICT (app_id, project_id) DO UPDATE SET key_salt = @key_salt, key_hash = @key_hash,
+       recording_enabled = @recording_enabled, storage = @storage`,
+  );
+
+  const write = (row: ProjectRow) => {
+    upsert.run(row);
+    return toProject(row);
+  };
+
+  return {
+    get(appId: string, projectId: string): Project | undefined {
+      const row = select.get(appId, projectId);
+      return row && toProject(row);
+    },
+
+    /** The project when `signKey` is its key; undefined otherwise, in time independent of why. */
+    authenticate(appId: string, projectId: string, signKey: string): Project | undefined {
+      const row = select.get(appId, projectId);
+      const hash = hashKey(signKey, row?.key_salt ?? decoySalt);
+      const match = timingSafeEqual(hash, row?.key_hash ?? decoyHash);
+      return row && match ? toProject(row) : undefined;
+    },
+
+    /** Creates or replaces a project. */
+    put(appId: string, projectId: string, settings: { sign_key: string; recording_enabled: boolean; storage: StorageSettings | null }) {
+      const salt = randomBytes(16);
+      return write({
+        app_id: appId,
+        project_id: projectId,
+        key_salt: salt,
+        key_hash: hashKey(settings.sign_key, salt),
+        recording_enabled: settings.recording_enabled ? 1 : 0,
+        storage: settings.storage ? JSON.stringify(settings.storage) : null,
+      });
+    },
+
+    /** Changes the settings given; undefined when there is no such project. */
+    patch(
+      appId: string,
+      projectId: string,
+      changes: { sign_key?: string; recording_enabled?: boolean; storage?: StorageSettings | null },
+    ): Project | undefined {
+      const row = select.get(appId, projectId);
+      if (!row) return undefined;
+      const salt = changes.sign_key === undefined ? row.key_salt : randomBytes(16);
+      return write({
+        ...row,
+        key_salt: salt,
+        key_hash: changes.sign_key === undefined ? row.key_hash : hashKey(changes.sign_key, salt),
+        recording_enabled: changes.recording_enabled === undefined ? row.recording_enabled : changes.recording_enabled ? 1 : 0,
+        storage: changes.storage === undefined ? row.storage : changes.storage ? JSON.stringify(changes.storage) : null,
+      });
+    },
+  };
+}
+
+export type ProjectStore = ReturnType<typeof createProjectStore>;
+
+/** A project's storage settings without the secret, as the sandbox API answers them. */
+export function storageSummary(storage: StorageSettings | null) {
+  if (!storage) return null;
+  const { secret_access_key: _secret, ...summary } = storage;
+  return summary;
+}

@@ -1,0 +1,91 @@
+// Recording tasks in SQLite. Ids come from an AUTOINCREMENT key: unique, increasing and never
+// reused, also after a restart or after the newest task is deleted.
+import type { SchemaRecordingSettings as RecordingSettings, SchemaTask as Task } from '../../generated/sandbox-types.js';
+import type { Db } from './database.js';
+
+export type { RecordingSettings, Task };
+export type TaskState = Task['state'];
+
+interface TaskRow {
+  task_id: number;
+  app_id: string;
+  project_id: string;
+  channel: string;
+  settings: string;
+  state: TaskState;
+  created_at: number;
+  ended_at: number | null;
+  end_reason: Task['end_reason'];
+  failure_reason: string | null;
+  files: string;
+  progress: string | null;
+}
+
+const toTask = (row: TaskRow): Task => ({
+  task_id: row.task_id,
+  app_id: row.app_id,
+  project_id: row.project_id,
+  channel: row.channel,
+  state: row.state,
+  settings: JSON.parse(row.settings) as RecordingSettings,
+  created_at: new Date(row.created_at).toISOString(),
+  ended_at: row.ended_at === null ? null : new Date(row.ended_at).toISOString(),
+  end_reason: row.end_reason,
+  failure_reason: row.failure_reason,
+  files: JSON.parse(row.files) as Task['files'],
+  progress: row.progress === null ? null : (JSON.parse(row.progress) as Task['progress']),
+});
+
+/** The changes a task can go through after it is created. */
+export interface TaskChanges {
+  state?: TaskState;
+  ended_at?: number;
+  end_reason?: NonNullable<Task['end_reason']>;
+  failure_reason?: string | null;
+  files?: Task['files'];
+  progress?: Task['progress'];
+}
+
+export function createTaskStore(db: Db, now: () => number = Date.now) {
+  const insert = db.prepare(
+    `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
+     VALUES (@app_id, @project_id, @channel, @settings, 'recording', @created_at)`,
+  );
+  const byId = db.prepare<[number], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
+  const active = db.prepare<[string, string], TaskRow>(
+    `SELECT * FROM tasks WHERE app_id = ? AND channel = ? AND state = 'recording' ORDER BY task_id DESC LIMIT 1`,
+  );
+  const inState = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE state = ? ORDER BY task_id DESC');
+  const all = db.prepare<[], TaskRow>('SELECT * FROM tasks ORDER BY task_id DESC');
+
+  return {
+    /** Writes a new recording task and returns it; committed to disk when this returns. */
+    create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
+      const { lastInsertRowid } = insert.run({ ...fields, settings: JSON.stringify(fields.settings), created_at: now() });
+      return toTask(byId.get(Number(lastInsertRowid))!);
+    },
+    get: (taskId: number): Task | undefined => {
+      const row = byId.get(taskId);
+      return row && toTask(row);
+    },
+    /** The task recording the channel now, if any. */
+    activeFor: (appId: string, channel: string): Task | undefined => {
+      const row = active.get(appId, channel);
+      return row && toTask(row);
+    },
+    list: (state?: TaskState): Task[] => (state ? inState.all(state) : all.all()).map(toTask),
+    /** Applies `changes` to the task and returns it. */
+    update(taskId: number, changes: TaskChanges): Task {
+      const sets = Object.keys(changes).map((column) => `${column} = @${column}`);
+      const values = Object.fromEntries(
+        Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
+      );
+      if (sets.length) db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
+      return toTask(byId.get(taskId)!);
+    },
+    /** Epoch ms of a task's start, for timelines. */
+    createdAt: (taskId: number): number => byId.get(taskId)!.created_at,
+  };
+}
+
+export type TaskStore = ReturnType<typeof createTaskStore>;

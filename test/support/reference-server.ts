@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { projectRoot } from './prism.js';
+import { startProcess, type RunningProcess } from './process.js';
+
+export interface ReferenceServer {
+  baseUrl: string;
+  dataDir: string;
+  process: RunningProcess;
+  /** Stops the process (SIGTERM, or SIGKILL to simulate a crash). */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Removes the data folder (after stop). */
+  remove(): void;
+}
+
+/** Starts the reference server as a real process on a free port, its data in a temp folder (or `dataDir`). */
+export async function startReferenceServer(
+  env: Record<string, string> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'cloudrec-server-')),
+): Promise<ReferenceServer> {
+  const port = await freePort();
+  const process = await startProcess(join(projectRoot, 'node_modules/.bin/tsx'), [join(projectRoot, 'src/server/main.ts')], {
+    ready: /reference server on http/,
+    env: {
+      CLOUDREC_PORT: String(port),
+      CLOUDREC_DATA_DIR: dataDir,
+      CLOUDREC_DEMO: 'off',
+      CLOUDREC_LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    dataDir,
+    process,
+    async stop(signal = 'SIGTERM') {
+      if (signal === 'SIGKILL') {
+        try {
+          globalThis.process.kill(-process.child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await process.stop();
+    },
+    remove: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Calls the sandbox control API; throws unless it answers 2xx. */
+export async function sandbox(baseUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Storage settings that pass the schema (nothing listens there; fine until a recording uploads). */
+export const placeholderStorage = {
+  endpoint: 'http://127.0.0.1:9',
+  bucket: 'recordings',
+  access_key_id: 'test-access',
+  secret_access_key: 'test-secret-never-logged',
+};
+
+/** A project with recording on and storage set, and a channel with users in it. */
+export async function arrangeProject(
+  baseUrl: string,
+  ids: { app_id: string; project_id: string; sign_key: string; channel?: string; uids?: number[] },
+  storage: object | null = placeholderStorage,
+) {
+  const path = (p: string) => encodeURIComponent(p);
+  await sandbox(baseUrl, 'PUT', `/sandbox/projects/${path(ids.app_id)}/${path(ids.project_id)}`, {
+    sign_key: ids.sign_key,
+    recording_enabled: true,
+    storage,
+  });
+  for (const uid of ids.uids ?? []) {
+    await sandbox(baseUrl, 'PUT', `/sandbox/apps/${path(ids.app_id)}/channels/${path(ids.channel!)}/users/${uid}`, {});
+  }
+}
