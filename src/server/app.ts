@@ -1,6 +1,6 @@
 // The reference server as a Fastify app, apart from the process that runs it (main.ts):
 // the public API, the sandbox control API, the specs and the docs.
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
@@ -25,8 +25,8 @@ export interface AppOptions {
   onTaskCreated?: (task: Task) => void;
   /** Ends a task's recording now; by default marks it ended and leaves it there. */
   stopTask?: (taskId: number) => Task;
-  /** A pino-compatible logger, or false for none. */
-  logger?: FastifyInstance['log'] | boolean;
+  /** Where the JSON log lines go (standard output by default). */
+  logStream?: { write(line: string): void };
   now?: () => number;
 }
 
@@ -43,7 +43,7 @@ export function buildApp(options: AppOptions) {
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
 
   const app = Fastify({
-    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+    logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     // Fastify's own two lines per request are replaced by the one line below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,

@@ -41,12 +41,14 @@ export function readSpecRequest(
   const pathItem = `/paths/${pointerSegment(path)}`;
   const operation = `${pathItem}/${method.toLowerCase()}`;
   const out: SpecRequest = { params: {}, query: {}, body: undefined };
+  const known = new Set<string>();
 
   for (const at of [`${pathItem}/parameters`, `${operation}/parameters`]) {
     const list = (validator.resolve(at).value ?? []) as unknown[];
     list.forEach((_, i) => {
       const parameter = validator.resolve(`${at}/${i}`);
       const { name, in: where, required } = parameter.value as Parameter;
+      known.add(name);
       const text = where === 'path' ? raw.params[name] : where === 'query' ? raw.query[name] : undefined;
       if (Array.isArray(text)) throw new SandboxFailure(400, 'invalid_parameter', `${name}: must be given once`);
       if (text === undefined) {
@@ -63,6 +65,13 @@ export function readSpecRequest(
       }
       (where === 'path' ? out.params : out.query)[name] = value;
     });
+  }
+
+  // Like unknown body fields, an unknown query parameter is an error, never silently ignored.
+  const unknown = Object.keys(raw.query).filter((name) => !(name in out.query) && !known.has(name));
+  if (unknown.length) {
+    const names = [...known].filter((name) => !(name in raw.params));
+    throw new SandboxFailure(400, 'invalid_parameter', `${unknown.join(', ')}: is not a parameter of this operation${names.length ? ` (it has: ${names.join(', ')})` : ''}`);
   }
 
   const body = validator.resolve(`${operation}/requestBody`).value;

@@ -1,0 +1,133 @@
+// The reference server's app in-process (Fastify inject, no port): the failures a real process
+// cannot be made to show on demand, the request log, and what is never let out (secrets).
+import { afterEach, describe, expect, test } from 'vitest';
+import { buildApp } from '../../src/server/app.js';
+import { defaultConfig, type Config } from '../../src/server/config.js';
+import { openDatabase } from '../../src/server/database.js';
+import { sandboxValidator } from '../../src/spec/sandbox-document.js';
+import { responseProblems } from '../support/spec-contract.js';
+
+const signKey = 'sign-key-that-must-never-show';
+const secretAccessKey = 'storage-secret-that-must-never-show';
+const ids = { app_id: 'app-1', project_id: 'proj-1', channel: 'room-1' };
+
+const open: Array<{ close(): Promise<unknown> }> = [];
+afterEach(async () => {
+  for (const app of open.splice(0)) await app.close();
+});
+
+/** An app on an in-memory database with a ready project and one user in the channel; its log lines kept. */
+async function arrangedApp(config: Partial<Config> = {}) {
+  const db = openDatabase(':memory:');
+  const lines: string[] = [];
+  const built = buildApp({ config: { ...defaultConfig, ...config }, db, logStream: { write: (line) => void lines.push(line) } });
+  open.push(built.app);
+  const put = await built.app.inject({
+    method: 'PUT',
+    url: `/sandbox/projects/${ids.app_id}/${ids.project_id}`,
+    headers: { 'content-type': 'application/json' },
+    payload: {
+      sign_key: signKey,
+      storage: { endpoint: 'http://127.0.0.1:9', bucket: 'recordings', access_key_id: 'AKIA', secret_access_key: secretAccessKey },
+    },
+  });
+  expect(put.statusCode).toBe(200);
+  built.channels.join(ids.app_id, ids.channel, 1001, { audio: true, video: true, dual_stream: false });
+  const start = (body: object = {}) =>
+    built.app.inject({
+      method: 'POST',
+      url: '/v1/cloudRecord',
+      headers: { 'content-type': 'application/json' },
+      payload: { ...ids, sign_key: signKey, ...body },
+    });
+  return { ...built, db, lines, start };
+}
+
+/** A fetch Response of an inject answer, for the spec checks. */
+const asResponse = (answer: { statusCode: number; headers: Record<string, unknown>; body: string }) =>
+  new Response(answer.body, { status: answer.statusCode, headers: answer.headers as Record<string, string> });
+
+describe('the reference server app', () => {
+  test('answers internal_error in the spec shape when its database fails', async () => {
+    const { db, start } = await arrangedApp();
+    db.close();
+    const answer = await start();
+    expect(answer.statusCode).toBe(500);
+    expect(answer.json()).toMatchObject({ code: 'internal_error' });
+    expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(answer))).toEqual([]);
+  });
+
+  test('writes one log line per request with method, path, status, time and task_id', async () => {
+    const { start, lines } = await arrangedApp();
+    const answer = await start();
+    expect(answer.statusCode).toBe(200);
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.path === '/v1/cloudRecord');
+    expect(requestLines).toHaveLength(1);
+    expect(requestLines[0]).toMatchObject({ method: 'POST', status: 200, task_id: answer.json().task_id });
+    expect(typeof requestLines[0].ms).toBe('number');
+  });
+
+  test('never writes the sign_key or the storage secret to its log, even on failures', async () => {
+    const { start, lines, app } = await arrangedApp();
+    await start();
+    await start({ layout_mode: 9 });
+    await start({ sign_key: `${signKey}-wrong` });
+    await app.inject({ method: 'POST', url: `/v1/cloudRecord?sign_key=${signKey}`, payload: `{"sign_key":"${signKey}"`, headers: { 'content-type': 'application/json' } });
+    const log = lines.join('');
+    expect(log).toContain('"path":"/v1/cloudRecord"');
+    expect(log).not.toContain(signKey);
+    expect(log).not.toContain(secretAccessKey);
+  });
+
+  test('never returns the sign_key or the storage secret from the sandbox API', async () => {
+    const { app } = await arrangedApp();
+    const answer = await app.inject({ method: 'GET', url: `/sandbox/projects/${ids.app_id}/${ids.project_id}` });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).not.toContain(signKey);
+    expect(answer.body).not.toContain(secretAccessKey);
+    expect(answer.json().storage).toMatchObject({ bucket: 'recordings' });
+    const spec = await responseProblems('GET', '/sandbox/projects/{app_id}/{project_id}', asResponse(answer), sandboxValidator);
+    expect(spec).toEqual([]);
+  });
+
+  test('answers rate_limited with Retry-After once an app goes over its requests per second', async () => {
+    const { start } = await arrangedApp({ rateLimitPerSec: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await start({ sign_key: `wrong-${i}` })).statusCode);
+    expect(statuses).toEqual([401, 401, 429]);
+    const limited = await start();
+    expect(limited.json()).toMatchObject({ code: 'rate_limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(limited))).toEqual([]);
+  });
+
+  test('answers a body over the size limit with malformed_body, not a 5xx', async () => {
+    const { start } = await arrangedApp();
+    const answer = await start({ channel: 'x'.repeat(100_000) });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toMatchObject({ code: 'malformed_body' });
+    expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(answer))).toEqual([]);
+  });
+
+  test('answers an unknown sandbox query parameter with a 400 naming it, not by ignoring it', async () => {
+    const { app } = await arrangedApp();
+    const answer = await app.inject({ method: 'GET', url: '/sandbox/tasks?limit=5' });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toMatchObject({ code: 'invalid_parameter', message: 'limit: is not a parameter of this operation (it has: state)' });
+    expect(await responseProblems('GET', '/sandbox/tasks', asResponse(answer), sandboxValidator)).toEqual([]);
+  });
+
+  test('answers an unknown path with a JSON 404', async () => {
+    const { app } = await arrangedApp();
+    const answer = await app.inject({ method: 'GET', url: '/v2/nothing' });
+    expect(answer.statusCode).toBe(404);
+    expect(answer.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  test('leaves the sandbox API out when the sandbox is switched off', async () => {
+    const db = openDatabase(':memory:');
+    const { app } = buildApp({ config: { ...defaultConfig, sandbox: false, logLevel: 'silent' }, db });
+    open.push(app);
+    expect((await app.inject({ method: 'GET', url: '/sandbox/tasks' })).statusCode).toBe(404);
+  });
+});
