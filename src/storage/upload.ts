@@ -1,0 +1,170 @@
+// One file to a project's S3-compatible bucket: multipart above the part size, confirmed by
+// reading the object's size back, retried with backoff while the failure can pass, and failing
+// at once with a clear reason when the store refuses (credentials, bucket, permissions).
+import { createReadStream, statSync } from 'node:fs';
+import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { SchemaStorageSettings as StorageSettings } from '../../generated/sandbox-types.js';
+
+export type { StorageSettings };
+
+/** Named defaults of the retry policy and multipart size. */
+export const uploadDefaults = {
+  /** Attempts after the first one. */
+  retries: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 15_000,
+  /** S3's smallest part is 5 MiB; files up to one part go in a single PUT. */
+  partSizeBytes: 8 * 1024 * 1024,
+};
+
+export interface UploadProgress {
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface UploadOptions {
+  onProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+  partSizeBytes?: number;
+}
+
+/** An upload that did not happen. `permanent`: retrying cannot help (the store refused). */
+export class UploadError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'UploadError';
+  }
+}
+
+// Error codes by which a store says no for good: credentials, bucket, permissions.
+const refusals: Record<string, string> = {
+  InvalidAccessKeyId: 'the store does not know the access key id',
+  SignatureDoesNotMatch: 'the store refused the secret access key (the signature does not match)',
+  AccessDenied: 'the store denied access to the bucket',
+  NoSuchBucket: 'the bucket does not exist',
+  InvalidBucketName: 'the bucket name is not valid',
+  AllAccessDisabled: 'all access to the bucket is disabled',
+  AccountProblem: "the store reports a problem with the account",
+};
+
+/** An S3 client for the settings; the checksum settings keep s3rver from storing corrupted objects. */
+export function createS3Client(settings: StorageSettings): S3Client {
+  return new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region ?? 'us-east-1',
+    forcePathStyle: settings.force_path_style ?? true,
+    credentials: { accessKeyId: settings.access_key_id, secretAccessKey: settings.secret_access_key },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Retries are ours (below), so a refusal is not retried by the SDK first.
+    maxAttempts: 1,
+  });
+}
+
+/** The error as an UploadError: a sentence naming the bucket and endpoint, never a secret. */
+export function classifyUploadError(error: unknown, settings: StorageSettings): UploadError {
+  if (error instanceof UploadError) return error;
+  const where = `bucket "${settings.bucket}" at ${settings.endpoint}`;
+  const named = error as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const code = named.Code ?? named.name ?? '';
+  if (code in refusals) return new UploadError(`${refusals[code]} (${code}, ${where}).`, true);
+  const status = named.$metadata?.httpStatusCode;
+  if (error instanceof S3ServiceException && status && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return new UploadError(`the store refused the upload with HTTP ${status} ${code} (${where}).`, true);
+  }
+  const cause = named.code ?? (error as { cause?: { code?: string } }).cause?.code;
+  const detail = cause ? `${cause}${named.message ? `: ${named.message}` : ''}` : (named.message ?? String(error));
+  return new UploadError(`could not reach or write to ${where}: ${detail}`, false);
+}
+
+/** Uploads the file at `path` to `key`, confirms the stored size, and resolves with it. */
+export async function uploadFile(
+  settings: StorageSettings,
+  key: string,
+  path: string,
+  options: UploadOptions = {},
+): Promise<{ bytes: number }> {
+  const bytesTotal = statSync(path).size;
+  const client = createS3Client(settings);
+  try {
+    const upload = new Upload({
+      client,
+      params: { Bucket: settings.bucket, Key: key, Body: createReadStream(path), ContentLength: bytesTotal },
+      partSize: options.partSizeBytes ?? uploadDefaults.partSizeBytes,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    upload.on('httpUploadProgress', (p) => options.onProgress?.({ bytesDone: Math.min(p.loaded ?? 0, bytesTotal), bytesTotal }));
+    const abort = () => void upload.abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      if (options.signal?.aborted) throw new UploadError('the upload was aborted.', false);
+      await upload.done();
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+    const head = await client.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: key }));
+    if (head.ContentLength !== bytesTotal) {
+      throw new UploadError(`the store holds ${head.ContentLength} bytes of ${key}, not the ${bytesTotal} sent (bucket "${settings.bucket}").`, false);
+    }
+    options.onProgress?.({ bytesDone: bytesTotal, bytesTotal });
+    return { bytes: bytesTotal };
+  } catch (error) {
+    if (options.signal?.aborted) throw new UploadError('the upload was aborted.', false);
+    throw classifyUploadError(error, settings);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The delay before retry `attempt` (1-based): exponential, capped, with full jitter. */
+export function retryDelayMs(attempt: number, baseDelayMs: number, maxDelayMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * {@link uploadFile} with retries: transient failures (network, 5xx, throttling) are retried with
+ * exponential backoff; a refusal is thrown at once as a permanent UploadError.
+ */
+export async function uploadWithRetry(
+  settings: StorageSettings,
+  key: string,
+  path: string,
+  options: UploadOptions & {
+    retries?: number;
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+    onRetry?: (attempt: number, error: UploadError, delayMs: number) => void;
+  } = {},
+): Promise<{ bytes: number }> {
+  const { retries = uploadDefaults.retries, baseDelayMs = uploadDefaults.baseDelayMs, maxDelayMs = uploadDefaults.maxDelayMs } = options;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uploadFile(settings, key, path, options);
+    } catch (error) {
+      const failure = classifyUploadError(error, settings);
+      if (failure.permanent || attempt > retries || options.signal?.aborted) throw failure;
+      const delayMs = retryDelayMs(attempt, baseDelayMs, maxDelayMs);
+      options.onRetry?.(attempt, failure, delayMs);
+      await sleep(delayMs, options.signal);
+    }
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new UploadError('the upload was aborted.', false));
+      },
+      { once: true },
+    );
+  });
