@@ -8,6 +8,7 @@ import { openDatabase, type Db } from './database.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { createProjectStore } from './project-store.js';
 import type { createSandboxChannels } from './sandbox-channels.js';
+import { createTaskRunner } from './task-runner.js';
 
 export const demo = { appId: 'demo-app', projectId: 'demo-project', channel: 'demo-room', uids: [1001, 1002] };
 
@@ -82,7 +83,16 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const db = openDatabase(join(config.dataDir, 'cloudrec.db'));
-  const { app, projects, channels } = buildApp({ config, db });
+  // The stop call of the sandbox API ends a recording through the runner, made just below.
+  const { app, projects, channels, tasks } = buildApp({ config, db, stopTask: (taskId) => runner.stop(taskId) });
+  const runner = createTaskRunner({
+    tasks,
+    projects,
+    channels: channels.source,
+    log: app.log,
+    recordingsDir: join(config.dataDir, 'recordings'),
+    idleTimeoutSec: config.idleTimeoutSec,
+  });
 
   let storage: EmbeddedStorage | undefined;
   let signKey: string | undefined;
@@ -93,6 +103,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
+    await runner.shutdown();
     await app.close();
     await storage?.close();
     db.close();
@@ -101,6 +112,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   const address = await app.listen({ host: config.host, port: config.port });
+  runner.start();
   console.log(banner(address, signKey, config));
 }
 

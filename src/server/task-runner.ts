@@ -1,0 +1,255 @@
+// The life of a task after it is accepted: recording → finalizing (files made from the channel's
+// timeline) → uploading (to the project's bucket) → completed, or failed with a reason. Every
+// step is written to the task store first, so a restart picks each task up where it was.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MadeFile, RecordingPlan } from '../recording/plan.js';
+import { renderRecording } from '../recording/render.js';
+import { objectKey } from '../storage/object-key.js';
+import { UploadError, uploadWithRetry } from '../storage/upload.js';
+import type { ChannelSource } from './channel-source.js';
+import type { ProjectStore } from './project-store.js';
+import type { Task, TaskStore } from './task-store.js';
+
+type EndReason = NonNullable<Task['end_reason']>;
+type TaskFile = Task['files'][number];
+
+/** The few logger calls the runner makes (pino's shape). */
+export interface RunnerLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface TaskRunnerDeps {
+  tasks: TaskStore;
+  projects: ProjectStore;
+  channels: ChannelSource;
+  log: RunnerLog;
+  /** Where files wait until their upload is confirmed, one folder per task. */
+  recordingsDir: string;
+  idleTimeoutSec: number;
+  now?: () => number;
+  /** Replaceable for tests of the lifecycle alone; the real ones by default. */
+  render?: typeof renderRecording;
+  upload?: typeof uploadWithRetry;
+}
+
+/** How often recording tasks are checked for an empty channel. */
+const tickMs = 500;
+/** After the upload's own retries are spent on a transient failure, the task waits this long and tries again. */
+const uploadPauseMs = 30_000;
+/** Progress goes to the log at most this often per task; the task store always has the latest. */
+const progressLogMs = 5_000;
+
+class Aborted extends Error {}
+
+export function createTaskRunner(deps: TaskRunnerDeps) {
+  const now = deps.now ?? Date.now;
+  const render = deps.render ?? renderRecording;
+  const upload = deps.upload ?? uploadWithRetry;
+  const shutdown = new AbortController();
+  /** Tasks being finalized or uploaded now, so each is worked on once. */
+  const working = new Map<number, Promise<void>>();
+  // Rendering takes about a core; one at a time keeps the API answering on a small machine.
+  let renderQueue: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const lastProgressLog = new Map<number, number>();
+
+  const folder = (taskId: number) => join(deps.recordingsDir, String(taskId));
+
+  function setProgress(taskId: number, step: string, done: number, total: number) {
+    deps.tasks.update(taskId, { progress: { step, done, total } });
+    const t = now();
+    if (t - (lastProgressLog.get(taskId) ?? 0) >= progressLogMs) {
+      lastProgressLog.set(taskId, t);
+      deps.log.info({ task_id: taskId, step, done: Math.round(done * 10) / 10, total: Math.round(total * 10) / 10 }, 'task progress');
+    }
+  }
+
+  function fail(taskId: number, reason: string) {
+    deps.tasks.update(taskId, { state: 'failed', failure_reason: reason, progress: null });
+    deps.log.warn({ task_id: taskId, state: 'failed', reason }, 'task failed');
+  }
+
+  /** Ends a task's recording now and starts making its files. */
+  function end(taskId: number, reason: EndReason): Task {
+    const task = deps.tasks.get(taskId)!;
+    if (task.state !== 'recording') return task;
+    const ended = deps.tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: reason, progress: null });
+    deps.log.info({ task_id: taskId, state: 'finalizing', end_reason: reason }, 'recording ended');
+    if (reason !== 'shutdown') work(taskId);
+    return ended;
+  }
+
+  /** The recording's timeline: who was in the channel when, in seconds from the task's start. */
+  function planFor(task: Task): RecordingPlan {
+    const from = Date.parse(task.created_at);
+    const to = Date.parse(task.ended_at!);
+    const spans = deps.channels
+      .presences(task.app_id, task.channel, from, to)
+      .map((p) => ({
+        publisher: {
+          uid: p.member.uid,
+          audio: p.member.audio,
+          video: p.member.video,
+          dual_stream: p.member.dualStream,
+          ...(p.member.mediaFile ? { media_file: p.member.mediaFile } : {}),
+        },
+        from: Math.max(0, (p.from - from) / 1000),
+        to: (Math.min(p.to ?? to, to) - from) / 1000,
+      }))
+      .filter((s) => s.to > s.from);
+    // Nothing is published once the channel is empty: the files end with its last user, not
+    // with the idle timeout after it.
+    const lastPresence = Math.max(0, ...spans.map((s) => s.to));
+    return { settings: task.settings, durationSec: lastPresence, spans };
+  }
+
+  async function finalize(task: Task) {
+    const dir = folder(task.task_id);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const plan = planFor(task);
+    const rendering = renderQueue
+      .catch(() => undefined)
+      .then((): Promise<MadeFile[]> => {
+        if (shutdown.signal.aborted) throw new Aborted();
+        return render(plan, dir, { signal: shutdown.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+      });
+    renderQueue = rendering;
+    const made = await rendering;
+    if (made.length === 0) {
+      fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    const project = deps.projects.get(task.app_id, task.project_id);
+    const prefix = project?.storage?.prefix ?? '';
+    const files: TaskFile[] = made.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      ...(f.uid !== undefined ? { uid: f.uid } : {}),
+      object_key: objectKey({ prefix, projectId: task.project_id, channel: task.channel, taskId: task.task_id, fileName: f.name }),
+      bytes: f.bytes,
+      duration_sec: f.duration_sec,
+      uploaded: false,
+    }));
+    deps.tasks.update(task.task_id, { state: 'uploading', files, progress: null });
+    deps.log.info({ task_id: task.task_id, state: 'uploading', files: files.map((f) => `${f.name} (${f.bytes} bytes)`) }, 'files made');
+  }
+
+  async function uploadAll(task: Task) {
+    const project = deps.projects.get(task.app_id, task.project_id);
+    if (!project?.storage) {
+      fail(task.task_id, `Project ${task.project_id} has no storage settings any more; the files are kept in ${folder(task.task_id)}.`);
+      return;
+    }
+    const storage = project.storage;
+    const files = [...task.files];
+    for (const [i, file] of files.entries()) {
+      if (file.uploaded) continue;
+      const path = join(folder(task.task_id), file.name);
+      try {
+        await upload(storage, file.object_key, path, {
+          signal: shutdown.signal,
+          onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
+          onRetry: (attempt, error, delayMs) =>
+            deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
+        });
+      } catch (error) {
+        if (shutdown.signal.aborted) throw new Aborted();
+        if (error instanceof UploadError && error.permanent) {
+          fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
+          return;
+        }
+        // Transient and still failing: keep the task uploading and try again later, never drop it.
+        const reason = error instanceof Error ? error.message : String(error);
+        deps.log.warn({ task_id: task.task_id, file: file.name, retry_in_ms: uploadPauseMs, reason }, 'upload paused');
+        setProgress(task.task_id, `waiting to retry the upload of ${file.name}`, 0, 0);
+        await pause(uploadPauseMs);
+        return uploadAll(deps.tasks.get(task.task_id)!);
+      }
+      files[i] = { ...file, uploaded: true };
+      deps.tasks.update(task.task_id, { files });
+      rmSync(path, { force: true });
+    }
+    deps.tasks.update(task.task_id, { state: 'completed', progress: null });
+    rmSync(folder(task.task_id), { recursive: true, force: true });
+    deps.log.info({ task_id: task.task_id, state: 'completed', objects: files.map((f) => f.object_key) }, 'task completed');
+  }
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      shutdown.signal.addEventListener('abort', () => (clearTimeout(t), reject(new Aborted())), { once: true });
+    });
+
+  /** Carries a task from wherever it is (finalizing or uploading) to its end, once at a time. */
+  function work(taskId: number) {
+    if (working.has(taskId) || shutdown.signal.aborted) return;
+    const run = (async () => {
+      try {
+        let task = deps.tasks.get(taskId)!;
+        if (task.state === 'finalizing') {
+          await finalize(task);
+          task = deps.tasks.get(taskId)!;
+        }
+        if (task.state === 'uploading') await uploadAll(task);
+      } catch (error) {
+        if (error instanceof Aborted || shutdown.signal.aborted) {
+          // Left as it is in the store; the next start resumes it.
+          deps.log.info({ task_id: taskId, state: deps.tasks.get(taskId)?.state }, 'task paused by shutdown');
+          return;
+        }
+        const reason = error instanceof Error ? error.message : String(error);
+        fail(taskId, `Making the files failed: ${reason}`);
+      } finally {
+        working.delete(taskId);
+        lastProgressLog.delete(taskId);
+      }
+    })();
+    working.set(taskId, run);
+  }
+
+  /** Ends recordings whose channel has been empty for the idle timeout; shows recording progress. */
+  function tick() {
+    const t = now();
+    for (const task of deps.tasks.list('recording')) {
+      const emptySince = deps.channels.emptySince(task.app_id, task.channel);
+      const started = Date.parse(task.created_at);
+      if (emptySince !== undefined && t - Math.max(emptySince, started) >= deps.idleTimeoutSec * 1000) {
+        end(task.task_id, 'idle_timeout');
+      } else {
+        setProgress(task.task_id, 'recording', (t - started) / 1000, 0);
+      }
+    }
+  }
+
+  return {
+    /** Resumes tasks a previous run left finalizing or uploading, and starts watching recordings. */
+    start() {
+      for (const task of [...deps.tasks.list('finalizing'), ...deps.tasks.list('uploading')].reverse()) {
+        deps.log.info({ task_id: task.task_id, state: task.state }, 'resuming task');
+        work(task.task_id);
+      }
+      tick();
+      timer = setInterval(tick, tickMs);
+    },
+    /** Ends a task's recording now (a stop call). */
+    stop: (taskId: number): Task => end(taskId, 'stopped'),
+    /** Ends every recording (end reason `shutdown`), stops work in progress and waits for it. */
+    async shutdown() {
+      clearInterval(timer);
+      for (const task of deps.tasks.list('recording')) end(task.task_id, 'shutdown');
+      shutdown.abort();
+      await Promise.allSettled(working.values());
+    },
+    /** Resolves once no task is being worked on (for tests). */
+    idle: async () => {
+      while (working.size) await Promise.allSettled(working.values());
+    },
+  };
+}
+
+export type TaskRunner = ReturnType<typeof createTaskRunner>;

@@ -1,0 +1,186 @@
+// The task lifecycle alone, on an in-memory database and a clock the test moves: when a
+// recording ends, what timeline it is rendered from, and how uploads end, pause and resume.
+// Rendering and uploading are stand-ins here (test/pipeline/ runs the real ones end to end).
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { RecordingPlan } from '../../src/recording/plan.js';
+import { openDatabase } from '../../src/server/database.js';
+import { createProjectStore } from '../../src/server/project-store.js';
+import { createSandboxChannels } from '../../src/server/sandbox-channels.js';
+import { createTaskRunner, type TaskRunnerDeps } from '../../src/server/task-runner.js';
+import { createTaskStore } from '../../src/server/task-store.js';
+import { UploadError } from '../../src/storage/upload.js';
+
+const settings = {
+  isAudioOnly: 0,
+  isVideoOnly: 0,
+  is_mixing_enabled: 1,
+  mixed_video_audio: 2,
+  layout_mode: 0,
+  stream_type: 0,
+  audioProfile: 0,
+  mixResolution: '360,640,15,500',
+} as const;
+const storage = {
+  endpoint: 'http://127.0.0.1:9',
+  region: 'us-east-1',
+  bucket: 'recordings',
+  access_key_id: 'a',
+  secret_access_key: 's',
+  prefix: 'pre',
+  force_path_style: true,
+};
+const quiet = { info() {}, warn() {}, error() {} };
+
+/** A runner on a fresh database with one project; render writes one file per call, upload is given. */
+function arrange(upload: TaskRunnerDeps['upload'], { clock = { t: 1_000_000 } } = {}) {
+  const db = openDatabase(':memory:');
+  const now = () => clock.t;
+  const tasks = createTaskStore(db, now);
+  const projects = createProjectStore(db);
+  const channels = createSandboxChannels(db, now);
+  projects.put('app', 'proj', { sign_key: 'k', recording_enabled: true, storage });
+  const plans: RecordingPlan[] = [];
+  const recordingsDir = mkdtempSync(join(tmpdir(), 'cloudrec-runner-'));
+  const deps: TaskRunnerDeps = {
+    tasks,
+    projects,
+    channels: channels.source,
+    log: quiet,
+    recordingsDir,
+    idleTimeoutSec: 30,
+    now,
+    render: async (plan, dir) => {
+      plans.push(plan);
+      if (plan.spans.length === 0) return [];
+      writeFileSync(join(dir, 'mix.mp4'), 'media');
+      return [{ name: 'mix.mp4', kind: 'mixed', path: join(dir, 'mix.mp4'), bytes: 5, duration_sec: plan.durationSec }];
+    },
+    upload,
+  };
+  const newTask = (channel = 'room') => tasks.create({ app_id: 'app', project_id: 'proj', channel, settings });
+  return { db, clock, tasks, channels, plans, deps, recordingsDir, newTask, runner: createTaskRunner(deps) };
+}
+
+const uploaded: string[] = [];
+const okUpload: TaskRunnerDeps['upload'] = async (_s, key) => {
+  uploaded.push(key);
+  return { bytes: 5 };
+};
+
+describe('the task runner', () => {
+  test('ends a recording once its channel has been empty for the idle timeout, files ending with the last user', async () => {
+    const { clock, channels, tasks, plans, newTask, runner } = arrange(okUpload);
+    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    runner.start();
+    clock.t += 4_000;
+    channels.leave('app', 'room', 7);
+    clock.t += 29_000;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(tasks.get(task.task_id)!.state).toBe('recording');
+    clock.t += 1_000;
+    await new Promise((r) => setTimeout(r, 600));
+    await runner.idle();
+    const done = tasks.get(task.task_id)!;
+    expect(done).toMatchObject({ state: 'completed', end_reason: 'idle_timeout', failure_reason: null, progress: null });
+    expect(plans[0]!.durationSec).toBe(4);
+    expect(plans[0]!.spans).toEqual([{ publisher: { uid: 7, audio: true, video: true, dual_stream: false }, from: 0, to: 4 }]);
+    expect(done.files).toEqual([
+      { name: 'mix.mp4', kind: 'mixed', object_key: `pre/proj/room/${task.task_id}/mix.mp4`, bytes: 5, duration_sec: 4, uploaded: true },
+    ]);
+    await runner.shutdown();
+  });
+
+  test('renders only the part of each presence inside the recording, in join order', async () => {
+    const { clock, channels, plans, newTask, runner } = arrange(okUpload);
+    channels.join('app', 'room', 1, { audio: true, video: false, dual_stream: false });
+    clock.t += 10_000; // before the task: not in the files
+    const task = newTask();
+    clock.t += 2_000;
+    channels.join('app', 'room', 2, { audio: true, video: true, dual_stream: true });
+    clock.t += 1_000;
+    channels.leave('app', 'room', 1);
+    clock.t += 2_000;
+    runner.stop(task.task_id);
+    await runner.idle();
+    expect(plans[0]!.spans.map((s) => [s.publisher.uid, s.from, s.to])).toEqual([
+      [1, 0, 3],
+      [2, 2, 5],
+    ]);
+    expect(plans[0]!.durationSec).toBe(5);
+  });
+
+  test('fails a task in which nothing was published, naming the channel', async () => {
+    const { channels, tasks, newTask, runner } = arrange(okUpload);
+    const task = newTask('silent-room');
+    channels.join('app', 'other', 1, { audio: true, video: true, dual_stream: false });
+    runner.stop(task.task_id);
+    await runner.idle();
+    expect(tasks.get(task.task_id)).toMatchObject({ state: 'failed', failure_reason: expect.stringContaining('silent-room') });
+  });
+
+  test('fails a task whose bucket refuses the upload, keeping its files on disk', async () => {
+    const refused: TaskRunnerDeps['upload'] = async () => {
+      throw new UploadError('the store refused the credentials (InvalidAccessKeyId).', true);
+    };
+    const { clock, channels, tasks, newTask, runner, recordingsDir } = arrange(refused);
+    channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    clock.t += 2_000;
+    runner.stop(task.task_id);
+    await runner.idle();
+    const failed = tasks.get(task.task_id)!;
+    expect(failed.state).toBe('failed');
+    expect(failed.failure_reason).toMatch(/mix\.mp4 to bucket recordings failed: the store refused the credentials/);
+    expect(failed.files[0]!.uploaded).toBe(false);
+    expect(readdirSync(join(recordingsDir, String(task.task_id)))).toEqual(['mix.mp4']);
+  });
+
+  test('on shutdown ends recordings as shutdown, and the next start makes and uploads their files', async () => {
+    const { db, clock, channels, tasks, newTask, runner, deps, recordingsDir } = arrange(okUpload);
+    channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    runner.start();
+    clock.t += 2_000;
+    await runner.shutdown();
+    expect(tasks.get(task.task_id)).toMatchObject({ state: 'finalizing', end_reason: 'shutdown' });
+    const next = createTaskRunner(deps);
+    next.start();
+    await next.idle();
+    expect(tasks.get(task.task_id)).toMatchObject({ state: 'completed', end_reason: 'shutdown' });
+    expect(existsSync(join(recordingsDir, String(task.task_id)))).toBe(false);
+    await next.shutdown();
+    db.close();
+  });
+
+  test('keeps a task uploading through a shutdown in mid-upload, and the next start uploads only what is left', async () => {
+    const keys: string[] = [];
+    let blockUntilAbort = true;
+    const upload: TaskRunnerDeps['upload'] = (_s, key, _p, options) =>
+      new Promise((resolve, reject) => {
+        if (!blockUntilAbort) {
+          keys.push(key);
+          return resolve({ bytes: 5 });
+        }
+        options?.signal?.addEventListener('abort', () => reject(new UploadError('aborted', false)));
+      });
+    const { clock, channels, tasks, newTask, runner, deps } = arrange(upload);
+    channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    clock.t += 2_000;
+    runner.stop(task.task_id);
+    while (tasks.get(task.task_id)!.state !== 'uploading') await new Promise((r) => setTimeout(r, 10));
+    await runner.shutdown();
+    expect(tasks.get(task.task_id)!.state).toBe('uploading');
+    blockUntilAbort = false;
+    const next = createTaskRunner(deps);
+    next.start();
+    await next.idle();
+    expect(tasks.get(task.task_id)!.state).toBe('completed');
+    expect(keys).toEqual([`pre/proj/room/${task.task_id}/mix.mp4`]);
+    await next.shutdown();
+  });
+});
