@@ -30,6 +30,16 @@ export interface paths {
          *     response; a request with any other field value is answered with
          *     `channel_already_recording`.
          *
+         *     The files a task makes: in individual mode (`is_mixing_enabled` 0), per user one
+         *     audio file `uid-<uid>-audio.m4a` (AAC, 48 kHz) and one video file
+         *     `uid-<uid>-video.mp4` (H.264); in composite mode (1), `mix-audio.m4a` and
+         *     `mix-video.mp4`, or a single `mix.mp4` holding both when `mixed_video_audio` is 1
+         *     or 2. `isAudioOnly` and `isVideoOnly` leave out the other medium's files. Each file
+         *     is uploaded to the object key `<prefix>/<project_id>/<channel>/<task_id>/<file>`,
+         *     where `<prefix>` is the project's storage prefix (left out when empty) and every
+         *     other part is percent-encoded as one segment (a channel `a/b` becomes `a%2Fb`,
+         *     `..` becomes `%2E%2E`).
+         *
          *     Requests may carry the service's common query parameters, documented in the API
          *     overview.
          */

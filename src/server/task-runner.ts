@@ -136,7 +136,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       uploaded: false,
     }));
     deps.tasks.update(task.task_id, { state: 'uploading', files, progress: null });
-    deps.log.info({ task_id: task.task_id, state: 'uploading', files: files.map((f) => `${f.name} (${f.bytes} bytes)`) }, 'files made');
+    deps.log.info({ task_id: task.task_id, state: 'uploading', files: files.map((f) => `${f.name} (${f.bytes} bytes, ${f.duration_sec} s)`) }, 'files made');
   }
 
   async function uploadAll(task: Task) {
