@@ -64,7 +64,7 @@ export interface components {
          * MixedVideoAudio
          * @description How audio and video are put into files when both are recorded. Takes effect only in composite recording (`is_mixing_enabled` 1) with neither `isAudioOnly` nor `isVideoOnly` set; otherwise there is nothing to mix and it is ignored.
          *     0: audio and video in separate files (a mixed audio file and a mixed video file).
-         *     1: audio and video in one MP4 file written as the recording goes (fragmented MP4); playable while recording, but fewer players support it.
+         *     1: audio and video in one fragmented MP4 file (the form a recorder can write as it goes); fewer players support it.
          *     2: audio and video in one MP4 file, finalized when the recording ends (H.264 and AAC, index at the front); supported by most players.
          *     The original page contradicts itself: its text calls 0 the default and its default column says 2. This API's default is 2, the value of the default column.
          * @default 2

@@ -1,5 +1,8 @@
 // The reference server's app in-process (Fastify inject, no port): the failures a real process
 // cannot be made to show on demand, the request log, and what is never let out (secrets).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { defaultConfig, type Config } from '../../src/server/config.js';
@@ -122,6 +125,28 @@ describe('the reference server app', () => {
     const answer = await app.inject({ method: 'GET', url: '/v2/nothing' });
     expect(answer.statusCode).toBe(404);
     expect(answer.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  test('serves the specs, and the docs of both languages and the client under /docs', async () => {
+    const docsDir = mkdtempSync(join(tmpdir(), 'cloudrec-served-docs-'));
+    for (const [folder, text] of [['api/en', 'English page'], ['api/zh', '中文页面'], ['client', 'client reference']] as const) {
+      mkdirSync(join(docsDir, folder), { recursive: true });
+      writeFileSync(join(docsDir, folder, 'index.html'), `<html>${text}</html>`);
+    }
+    const { app } = await arrangedApp({ docsDir });
+    expect((await app.inject({ method: 'GET', url: '/docs' })).headers.location).toBe('/docs/en/');
+    expect((await app.inject({ method: 'GET', url: '/docs/zh' })).headers.location).toBe('/docs/zh/');
+    for (const [url, text] of [['/docs/en/', 'English page'], ['/docs/zh/index.html', '中文页面'], ['/docs/client/', 'client reference']] as const) {
+      const page = await app.inject({ method: 'GET', url });
+      expect(page.statusCode, url).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain(text);
+    }
+    expect((await app.inject({ method: 'GET', url: '/docs/en/../../../package.json' })).statusCode).toBe(404);
+    const spec = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(spec.json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/cloudRecord': {} } });
+    expect((await app.inject({ method: 'GET', url: '/openapi.yaml' })).body).toMatch(/^openapi: 3\.1\.0/m);
+    expect((await app.inject({ method: 'GET', url: '/sandbox/openapi.json' })).json()).toMatchObject({ paths: { '/sandbox/tasks': {} } });
   });
 
   test('leaves the sandbox API out when the sandbox is switched off', async () => {
