@@ -1,0 +1,191 @@
+// The `cloudrec` command as a user runs it (bin/cloudrec.js in its own process), against the
+// reference server, an s3rver store and the Prism mock started here.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { apiValidator } from '../../src/spec/api-document.js';
+import { freePort } from '../support/free-port.js';
+import { projectRoot } from '../support/prism.js';
+import { startProcess } from '../support/process.js';
+import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+
+const bin = join(projectRoot, 'bin/cloudrec.js');
+const run = promisify(execFile);
+
+/** Runs `cloudrec ...args`; resolves with its exit code and output (never rejects on a non-zero exit). */
+async function cloudrec(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [bin, ...args], { cwd: projectRoot, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const requestFields = Object.keys(
+  (apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema').value as { properties: object }).properties,
+);
+const project = { app_id: 'cli-app', project_id: 'cli-proj', sign_key: 'cli-secret-key', channel: 'cli-room' };
+const ids = (channel = project.channel) => ['--app_id', project.app_id, '--project_id', project.project_id, '--sign_key', project.sign_key, '--channel', channel];
+
+let server: ReferenceServer;
+let storage: StorageServer;
+beforeAll(async () => {
+  storage = await startStorageServer();
+  server = await startReferenceServer({ CLOUDREC_RATE_LIMIT_PER_SEC: '1000' });
+  await arrangeProject(server.baseUrl, { ...project, uids: [1] }, storage.settings());
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+  server?.remove();
+  await storage?.remove();
+});
+
+describe('cloudrec help', () => {
+  test('lists the commands and the exit codes', async () => {
+    const { code, stdout } = await cloudrec('help');
+    expect(code).toBe(0);
+    for (const command of ['serve', 'mock', 'docs', 'start', 'status']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(stdout).toMatch(/Exit codes:\n  0 .*\n  1 .*\n  2 .*\n  3 .*\n  4 /);
+  });
+
+  test('start --help has a flag for every request field of the spec, with its description', async () => {
+    const { code, stdout } = await cloudrec('start', '--help');
+    expect(code).toBe(0);
+    for (const field of requestFields) expect(stdout).toMatch(new RegExp(`^  --${field} <`, 'm'));
+    expect(stdout).toContain('1: Composite recording, one mixed audio file and one mixed video file.');
+    expect(stdout).toContain('--mixed_video_audio <0|1|2>  (default 2)');
+  });
+});
+
+describe('cloudrec start', () => {
+  test('starts a recording and prints its task id, without the sign_key', async () => {
+    const { code, stdout } = await cloudrec('start', ...ids(), '--is_mixing_enabled', '1', '--url', server.baseUrl);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Recording task \d+ started for channel cli-room/);
+    expect(stdout).not.toContain(project.sign_key);
+  });
+
+  test('prints the answer as JSON with --json', async () => {
+    await sandbox(server.baseUrl, 'PUT', '/sandbox/apps/cli-app/channels/json-room/users/2', {});
+    const { code, stdout } = await cloudrec('start', ...ids('json-room'), '--json', '--url', server.baseUrl);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 200, code: 'success', task_id: expect.any(Number) });
+  });
+
+  test.each([
+    [['--layout_mode', '7'], /layout_mode: must be one of 0, 1, 2/],
+    [['--isAudioOnly', '1', '--isVideoOnly', '1'], /isAudioOnly, isVideoOnly: `isAudioOnly` and `isVideoOnly` are never both 1/],
+    [['--mixResolution', '640x360'], /mixResolution: must match pattern/],
+    [['--stream_type', 'high'], /stream_type: must be an integer/],
+  ])('refuses %j before sending, naming the field and the rule (exit 2)', async (extra, message) => {
+    const { code, stderr } = await cloudrec('start', ...ids(), ...extra, '--url', 'http://127.0.0.1:1');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  test('refuses a missing required field and an unknown flag (exit 2)', async () => {
+    const missing = await cloudrec('start', '--app_id', 'a', '--project_id', 'p', '--channel', 'c');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/sign_key: is required/);
+    const unknown = await cloudrec('start', ...ids(), '--isAudioonly', '1');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--isAudioonly'/);
+  });
+
+  test("prints the API's error code when the API refuses (exit 1)", async () => {
+    const { code, stdout } = await cloudrec('start', ...ids(), '--sign_key', 'wrong-key', '--url', server.baseUrl);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/The API answered 401 invalid_credentials: /);
+    expect(stdout).not.toContain('wrong-key');
+  });
+
+  test('says so when the server cannot be reached (exit 3)', async () => {
+    const { code, stderr } = await cloudrec('start', ...ids(), '--url', `http://127.0.0.1:${await freePort()}`);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/Could not reach .*ECONNREFUSED.*cloudrec serve/);
+  });
+});
+
+describe('cloudrec status', () => {
+  const startTask = async (channel: string, fields: object = {}, ids_ = project) => {
+    await sandbox(server.baseUrl, 'PUT', `/sandbox/apps/${ids_.app_id}/channels/${channel}/users/5`, {});
+    const response = await fetch(`${server.baseUrl}/v1/cloudRecord`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ids_, channel, ...fields }),
+    });
+    return ((await response.json()) as { task_id: number }).task_id;
+  };
+
+  test("prints a task's state", async () => {
+    const taskId = await startTask('status-room');
+    const { code, stdout } = await cloudrec('status', String(taskId), '--url', server.baseUrl);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Task ${taskId}: recording`));
+  });
+
+  test('--follow shows progress until the task completes, then its files (exit 0)', async () => {
+    const taskId = await startTask('follow-room', { isAudioOnly: 1, is_mixing_enabled: 1 });
+    setTimeout(() => void sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`), 1500);
+    const { code, stdout } = await cloudrec('status', String(taskId), '--follow', '--interval', '0.2', '--url', server.baseUrl);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^recording: recording/m);
+    expect(stdout).toMatch(new RegExp(`^Task ${taskId}: completed \\(ended: stopped\\)`, 'm'));
+    expect(stdout).toMatch(new RegExp(`uploaded mix-audio\\.m4a .* → cli-proj/follow-room/${taskId}/mix-audio\\.m4a`));
+  }, 60_000);
+
+  test('--follow ends with exit 4 and the reason when the task fails', async () => {
+    const other = { ...project, project_id: 'cli-nobucket' };
+    await arrangeProject(server.baseUrl, other, storage.settings('no-such-bucket'));
+    const taskId = await startTask('fail-room', { isAudioOnly: 1 }, other);
+    setTimeout(() => void sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`), 1000);
+    const { code, stdout } = await cloudrec('status', String(taskId), '--follow', '--interval', '0.2', '--url', server.baseUrl);
+    expect(code).toBe(4);
+    expect(stdout).toMatch(/failure: .*the bucket does not exist/);
+  }, 60_000);
+
+  test('refuses a task id that is not a positive integer (exit 2), and reports an unknown task (exit 1)', async () => {
+    expect((await cloudrec('status', 'abc')).code).toBe(2);
+    const unknown = await cloudrec('status', '999999', '--url', server.baseUrl);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/404 not_found/);
+  });
+});
+
+describe('cloudrec serve and mock', () => {
+  test('serve runs the reference server with the options given', async () => {
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    const served = await startProcess('node', [bin, 'serve', '--port', String(port), '--data-dir', data, '--demo', 'off'], { ready: /reference server on http/, cwd: projectRoot });
+    try {
+      const spec = await fetch(`http://127.0.0.1:${port}/openapi.json`);
+      expect(spec.status).toBe(200);
+    } finally {
+      await served.stop();
+    }
+  }, 30_000);
+
+  test('serve refuses a bad setting, naming it (exit 2)', async () => {
+    const { code, stderr } = await cloudrec('serve', '--idle-timeout-sec', '1', '--demo', 'off');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/CLOUDREC_IDLE_TIMEOUT_SEC: must be an integer from 3/);
+  });
+
+  test('mock runs Prism, and start talks to it', async () => {
+    const port = await freePort();
+    const mock = await startProcess('node', [bin, 'mock', '--port', String(port)], { ready: /Prism is listening|listening/i, cwd: projectRoot });
+    try {
+      const { code, stdout } = await cloudrec('start', ...ids(), '--json', '--url', `http://127.0.0.1:${port}`);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ status: 200, code: 'success' });
+    } finally {
+      await mock.stop();
+    }
+  }, 60_000);
+});
