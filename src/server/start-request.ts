@@ -6,14 +6,16 @@ import { ApiFailure } from './errors.js';
 
 const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
 const validateRequest = apiValidator.schemaAt(requestPointer);
-const mixLimits = apiValidator.resolve('/components/schemas/MixResolution/x-limits').value as {
+/** The numbers of a mixResolution the spec allows (its `x-limits`, beyond what the pattern checks). */
+export interface MixLimits {
   minSide: number;
   maxSide: number;
   maxPixels: number;
   minKbps: number;
   maxKbps: number;
   frameRates: number[];
-};
+}
+const mixLimits = apiValidator.resolve('/components/schemas/MixResolution/x-limits').value as MixLimits;
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 export const mediaType = (contentType: string | undefined) => (contentType ?? '').split(';')[0]!.trim().toLowerCase();

@@ -1,6 +1,7 @@
 // fast-check arbitraries for request bodies, derived from the request schema in the bundled spec:
 // valid bodies, and bodies that break exactly one of the schema's rules.
 import fc from 'fast-check';
+import type { MixLimits } from '../../src/server/start-request.js';
 import { apiValidator } from '../../src/spec/api-document.js';
 
 interface Schema {
@@ -16,14 +17,6 @@ interface Schema {
   required?: string[];
   not?: Schema;
   'x-limits'?: MixLimits;
-}
-interface MixLimits {
-  minSide: number;
-  maxSide: number;
-  maxPixels: number;
-  minKbps: number;
-  maxKbps: number;
-  frameRates: number[];
 }
 
 const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
