@@ -10,7 +10,7 @@ import { apiValidator } from '../../src/spec/api-document.js';
 import { freePort } from '../support/free-port.js';
 import { projectRoot } from '../support/prism.js';
 import { startProcess } from '../support/process.js';
-import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
 
 const bin = join(projectRoot, 'bin/cloudrec.js');
@@ -113,29 +113,29 @@ describe('cloudrec start', () => {
 });
 
 describe('cloudrec status', () => {
-  const startTask = async (channel: string, fields: object = {}, ids_ = project) => {
+  const startIn = async (channel: string, fields: object = {}, ids_ = project) => {
     await sandbox(server.baseUrl, 'PUT', `/sandbox/apps/${ids_.app_id}/channels/${channel}/users/5`, {});
-    const response = await fetch(`${server.baseUrl}/v1/cloudRecord`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...ids_, channel, ...fields }),
-    });
-    return ((await response.json()) as { task_id: number }).task_id;
+    return startTask(server.baseUrl, { ...ids_, channel, ...fields });
   };
 
   test("prints a task's state", async () => {
-    const taskId = await startTask('status-room');
+    const taskId = await startIn('status-room');
     const { code, stdout } = await cloudrec('status', String(taskId), '--url', server.baseUrl);
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^Task ${taskId}: recording`));
   });
 
   test('--follow shows progress until the task completes, then its files (exit 0)', async () => {
-    const taskId = await startTask('follow-room', { isAudioOnly: 1, is_mixing_enabled: 1 });
-    setTimeout(() => void sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`), 1500);
-    const { code, stdout } = await cloudrec('status', String(taskId), '--follow', '--interval', '0.2', '--url', server.baseUrl);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^recording: recording/m);
+    const taskId = await startIn('follow-room', { isAudioOnly: 1, is_mixing_enabled: 1 });
+    // Stopped only once the command has shown the recording, so the test does not race its start.
+    const follow = await startProcess('node', [bin, 'status', String(taskId), '--follow', '--interval', '0.2', '--url', server.baseUrl], {
+      ready: /^recording: recording/m,
+      cwd: projectRoot,
+    });
+    const exited = new Promise<number | null>((resolve) => follow.child.once('exit', resolve));
+    await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+    expect(await exited).toBe(0);
+    const stdout = follow.output();
     expect(stdout).toMatch(new RegExp(`^Task ${taskId}: completed \\(ended: stopped\\)`, 'm'));
     expect(stdout).toMatch(new RegExp(`uploaded mix-audio\\.m4a .* → cli-proj/follow-room/${taskId}/mix-audio\\.m4a`));
   }, 60_000);
@@ -143,7 +143,7 @@ describe('cloudrec status', () => {
   test('--follow ends with exit 4 and the reason when the task fails', async () => {
     const other = { ...project, project_id: 'cli-nobucket' };
     await arrangeProject(server.baseUrl, other, storage.settings('no-such-bucket'));
-    const taskId = await startTask('fail-room', { isAudioOnly: 1 }, other);
+    const taskId = await startIn('fail-room', { isAudioOnly: 1 }, other);
     setTimeout(() => void sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`), 1000);
     const { code, stdout } = await cloudrec('status', String(taskId), '--follow', '--interval', '0.2', '--url', server.baseUrl);
     expect(code).toBe(4);

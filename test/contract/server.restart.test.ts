@@ -1,7 +1,7 @@
 // What the server acknowledged survives a crash: the process is killed (SIGKILL, no shutdown)
 // right after the answers, restarted on the same data folder, and asked again.
 import { afterAll, expect, test } from 'vitest';
-import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { arrangeProject, postStart, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
 
 const servers: ReferenceServer[] = [];
 afterAll(async () => {
@@ -9,8 +9,6 @@ afterAll(async () => {
   servers[0]?.remove();
 });
 
-const start = (baseUrl: string, body: object) =>
-  fetch(`${baseUrl}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 test('tasks acknowledged before a crash are all there after a restart, and ids continue', async () => {
   const first = await startReferenceServer({ CLOUDREC_RATE_LIMIT_PER_SEC: '1000' });
@@ -21,7 +19,7 @@ test('tasks acknowledged before a crash are all there after a restart, and ids c
   for (let i = 0; i < 12; i++) {
     const channel = `room-${i}`;
     await sandbox(first.baseUrl, 'PUT', `/sandbox/apps/${project.app_id}/channels/${channel}/users/${100 + i}`, {});
-    const response = await start(first.baseUrl, { ...project, channel, is_mixing_enabled: i % 2 });
+    const response = await postStart(first.baseUrl, { ...project, channel, is_mixing_enabled: i % 2 });
     expect(response.status).toBe(200);
     acknowledged.push({ task_id: ((await response.json()) as { task_id: number }).task_id, channel });
   }
@@ -37,13 +35,13 @@ test('tasks acknowledged before a crash are all there after a restart, and ids c
 
   // The project, its key and the channel's users survived too: a new start is accepted, with a higher id.
   await sandbox(second.baseUrl, 'PUT', `/sandbox/apps/${project.app_id}/channels/new-room/users/1`, {});
-  const after = await start(second.baseUrl, { ...project, channel: 'new-room' });
+  const after = await postStart(second.baseUrl, { ...project, channel: 'new-room' });
   expect(after.status).toBe(200);
   const newId = ((await after.json()) as { task_id: number }).task_id;
   expect(newId).toBeGreaterThan(Math.max(...acknowledged.map((t) => t.task_id)));
 
   // An identical repeat of a task from before the crash is still recognised as that task.
-  const repeat = await start(second.baseUrl, { ...project, channel: 'room-1', is_mixing_enabled: 1 });
+  const repeat = await postStart(second.baseUrl, { ...project, channel: 'room-1', is_mixing_enabled: 1 });
   expect(repeat.status).toBe(200);
   expect(((await repeat.json()) as { task_id: number }).task_id).toBe(acknowledged[1]!.task_id);
 }, 60_000);

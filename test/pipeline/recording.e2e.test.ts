@@ -10,7 +10,7 @@ import type { SchemaTask as Task } from '../../generated/sandbox-types.js';
 import type { StartRecordingRequest } from '../../src/index.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { ffprobe, moovBeforeMdat, type Probe } from '../support/ffprobe.js';
-import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
 import { responseProblems } from '../support/spec-contract.js';
 
@@ -66,20 +66,12 @@ async function settled(taskId: number, timeoutMs = 90_000): Promise<Task> {
   }
 }
 
-async function startTask(channel: string, fields: Partial<StartRecordingRequest> = {}): Promise<number> {
-  const response = await fetch(`${server.baseUrl}/v1/cloudRecord`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...project, channel, ...fields }),
-  });
-  expect(response.status, await response.clone().text()).toBe(200);
-  return ((await response.json()) as { task_id: number }).task_id;
-}
+const startIn = (channel: string, fields: Partial<StartRecordingRequest> = {}) => startTask(server.baseUrl, { ...project, channel, ...fields });
 
 /** Records `users` in a new channel for about `seconds`, stops, waits for the upload; returns the task and each file's probe. */
 async function record(channel: string, users: User[], fields: Partial<StartRecordingRequest>, seconds = 2) {
   for (const user of users) await join_(channel, user);
-  const taskId = await startTask(channel, fields);
+  const taskId = await startIn(channel, fields);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
   const task = await settled(taskId);
@@ -179,7 +171,7 @@ describe('a recording, end to end', () => {
 
   test('a recording ends by itself once its channel has been empty for the idle timeout', async () => {
     await join_('idle room', { uid: 71 });
-    const taskId = await startTask('idle room', { is_mixing_enabled: 1, isAudioOnly: 1 });
+    const taskId = await startIn('idle room', { is_mixing_enabled: 1, isAudioOnly: 1 });
     await new Promise((r) => setTimeout(r, 1500));
     await leave('idle room', 71);
     const task = await settled(taskId, 30_000);
@@ -197,12 +189,7 @@ describe('a recording whose upload fails', () => {
     const ids = { app_id: project.app_id, project_id: 'no-bucket', sign_key: 'k2' };
     await arrangeProject(server.baseUrl, ids, { ...storage.settings('missing-bucket') });
     await join_('no bucket room', { uid: 81 });
-    const response = await fetch(`${server.baseUrl}/v1/cloudRecord`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...ids, channel: 'no bucket room', isAudioOnly: 1 }),
-    });
-    const taskId = ((await response.json()) as { task_id: number }).task_id;
+    const taskId = await startTask(server.baseUrl, { ...ids, channel: 'no bucket room', isAudioOnly: 1 });
     await new Promise((r) => setTimeout(r, 1000));
     await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
     const task = await settled(taskId);

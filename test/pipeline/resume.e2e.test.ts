@@ -2,7 +2,7 @@
 // the server; after a restart (and the store back) its files are uploaded from the local copies.
 import { afterAll, expect, test } from 'vitest';
 import type { SchemaTask as Task } from '../../generated/sandbox-types.js';
-import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
 
 let storage: StorageServer | undefined;
@@ -31,12 +31,7 @@ test('a task waiting to upload survives a crash and completes after the restart'
   await arrangeProject(first.baseUrl, ids, storage.settings());
   await storage.stop();
 
-  const response = await fetch(`${first.baseUrl}/v1/cloudRecord`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...ids, uids: undefined, isAudioOnly: 1 }),
-  });
-  const { task_id: taskId } = (await response.json()) as { task_id: number };
+  const taskId = await startTask(first.baseUrl, { ...ids, uids: undefined, isAudioOnly: 1 });
   await new Promise((r) => setTimeout(r, 1000));
   await sandbox(first.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
   await until(async () => (await task(first.baseUrl, taskId)).state === 'uploading', 'the task to be uploading');
@@ -62,12 +57,7 @@ test('a shutdown ends recordings as shutdown, and the next start makes and uploa
   servers.push(first);
   const ids = { app_id: 'shutdown-app', project_id: 'shutdown-proj', sign_key: 'shutdown-key', channel: 'shutdown-room', uids: [6] };
   await arrangeProject(first.baseUrl, ids, storage.settings());
-  const response = await fetch(`${first.baseUrl}/v1/cloudRecord`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...ids, uids: undefined, isVideoOnly: 1 }),
-  });
-  const { task_id: taskId } = (await response.json()) as { task_id: number };
+  const taskId = await startTask(first.baseUrl, { ...ids, uids: undefined, isVideoOnly: 1 });
   await new Promise((r) => setTimeout(r, 1500));
   await first.stop('SIGTERM');
 

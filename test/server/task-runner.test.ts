@@ -82,7 +82,8 @@ describe('the task runner', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(tasks.get(task.task_id)!.state).toBe('recording');
     clock.t += 1_000;
-    await new Promise((r) => setTimeout(r, 600));
+    // The next tick (every 500 ms) ends it; waited for rather than timed, for a busy machine.
+    while (tasks.get(task.task_id)!.state === 'recording') await new Promise((r) => setTimeout(r, 20));
     await runner.idle();
     const done = tasks.get(task.task_id)!;
     expect(done).toMatchObject({ state: 'completed', end_reason: 'idle_timeout', failure_reason: null, progress: null });

@@ -61,6 +61,18 @@ export async function sandbox(baseUrl: string, method: string, path: string, bod
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Sends a start request with a JSON body, as any client would. */
+export const postStart = (baseUrl: string, body: object) =>
+  fetch(`${baseUrl}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** Starts a recording task; throws unless the server answers 200. Resolves with its task_id. */
+export async function startTask(baseUrl: string, body: object): Promise<number> {
+  const response = await postStart(baseUrl, body);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`POST /v1/cloudRecord answered ${response.status}: ${text}`);
+  return (JSON.parse(text) as { task_id: number }).task_id;
+}
+
 /** Storage settings that pass the schema (nothing listens there; fine until a recording uploads). */
 export const placeholderStorage = {
   endpoint: 'http://127.0.0.1:9',
