@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// The `cloudrec` command. It runs the CLI from its TypeScript source through the project's tsx,
-// as `npm start` and the scripts do: the server reads generated/ and openapi/ from the checkout,
-// which a compiled copy in dist/ would not have beside it.
-import { register } from 'tsx/esm/api';
+// The `cloudrec` command: the CLI compiled to dist/ (by `npm run build`, which `npm ci` runs, or
+// shipped in the cloudrec-server package). In a checkout that has not been built, it runs the
+// TypeScript source through tsx instead, a dev dependency.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+let main;
+if (existsSync(compiled)) {
+  ({ main } = await import(compiled.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 const code = await main(process.argv.slice(2));
 // serve and mock keep running until a signal; everything else ends here.
 if (code !== 0 || !['serve', 'mock'].includes(process.argv[2] ?? '')) process.exitCode = code;

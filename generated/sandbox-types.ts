@@ -572,6 +572,7 @@ export interface components {
         /** @description There is no such project, user or task. */
         NotFound: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -581,6 +582,7 @@ export interface components {
         /** @description The request is invalid; the message names the field at fault. */
         BadRequest: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -616,7 +618,10 @@ export interface components {
         TaskId: number;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's ID, sent on every response and written in the service's log line for the request; quote it when reporting a problem. A request that carries its own `X-Request-Id` of 1 to 128 letters, digits, `.`, `_`, `:` or `-` gets that ID back; any other request gets a new one. */
+        RequestId: string;
+    };
     pathItems: never;
 }
 export type SchemaStorageSummary = components['schemas']['StorageSummary'];
@@ -651,6 +656,7 @@ export type ParameterProjectId = components['parameters']['ProjectId'];
 export type ParameterChannel = components['parameters']['Channel'];
 export type ParameterUid = components['parameters']['Uid'];
 export type ParameterTaskId = components['parameters']['TaskId'];
+export type HeaderRequestId = components['headers']['RequestId'];
 export type $defs = Record<string, never>;
 export interface operations {
     getProject: {
@@ -676,6 +682,7 @@ export interface operations {
             /** @description The project. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -712,6 +719,7 @@ export interface operations {
             /** @description The project as stored. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -748,6 +756,7 @@ export interface operations {
             /** @description The project as stored. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -781,6 +790,7 @@ export interface operations {
             /** @description The channel. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -822,6 +832,7 @@ export interface operations {
             /** @description The user in the channel. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -859,6 +870,7 @@ export interface operations {
             /** @description The user has left. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -881,6 +893,7 @@ export interface operations {
             /** @description The tasks. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -908,6 +921,7 @@ export interface operations {
             /** @description The task. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -935,6 +949,7 @@ export interface operations {
             /** @description The task after the stop. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -225,71 +225,101 @@ export interface components {
         /** @description The request is invalid: a field breaks its rule, `isAudioOnly` and `isVideoOnly` are both 1, or the body is not a JSON object. */
         BadRequest: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body";
+                };
             };
         };
         /** @description `app_id`, `project_id` and `sign_key` do not identify a project. */
         Unauthorized: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "invalid_credentials";
+                };
             };
         };
         /** @description Recording is switched off for the project. */
         Forbidden: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "recording_not_enabled";
+                };
             };
         };
         /** @description The state of the project or channel does not allow the recording: no usable object storage, nobody in the channel, or another task already recording it. */
         Conflict: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "storage_not_configured" | "channel_empty" | "channel_already_recording";
+                };
             };
         };
         /** @description The body is not sent as `application/json`. */
         UnsupportedMediaType: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "unsupported_media_type";
+                };
             };
         };
         /** @description More than 10 requests in one second for the same `app_id`. */
         TooManyRequests: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "rate_limited";
+                };
             };
         };
         /** @description The service failed; the request may be retried. */
         InternalError: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "internal_error";
+                };
             };
         };
     };
     parameters: never;
     requestBodies: never;
     headers: {
+        /** @description The request's ID, sent on every response and written in the service's log line for the request; quote it when reporting a problem. A request that carries its own `X-Request-Id` of 1 to 128 letters, digits, `.`, `_`, `:` or `-` gets that ID back; any other request gets a new one. */
+        RequestId: string;
         /** @description The number of seconds to wait before retrying. */
         RetryAfter: number;
     };
@@ -312,6 +342,7 @@ export type ResponseConflict = components['responses']['Conflict'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
 export type ResponseInternalError = components['responses']['InternalError'];
+export type HeaderRequestId = components['headers']['RequestId'];
 export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -331,6 +362,7 @@ export interface operations {
             /** @description The task was accepted, or an identical task is already recording the channel; `task_id` identifies it. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -363,3 +395,10 @@ export const startRecordingRequestIsVideoOnlyValues: ReadonlyArray<FlattenedDeep
 export const startRecordingRequestIs_mixing_enabledValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["is_mixing_enabled"]> = [0, 1];
 export const startRecordingRequestStream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["stream_type"]> = [0, 1];
 export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error"];
+export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body"];
+export const componentsResponsesUnauthorizedContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Unauthorized"]["content"]["application/json"]["code"]> = ["invalid_credentials"];
+export const componentsResponsesForbiddenContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Forbidden"]["content"]["application/json"]["code"]> = ["recording_not_enabled"];
+export const componentsResponsesConflictContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Conflict"]["content"]["application/json"]["code"]> = ["storage_not_configured", "channel_empty", "channel_already_recording"];
+export const componentsResponsesUnsupportedMediaTypeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["UnsupportedMediaType"]["content"]["application/json"]["code"]> = ["unsupported_media_type"];
+export const componentsResponsesTooManyRequestsContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["TooManyRequests"]["content"]["application/json"]["code"]> = ["rate_limited"];
+export const componentsResponsesInternalErrorContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["InternalError"]["content"]["application/json"]["code"]> = ["internal_error"];

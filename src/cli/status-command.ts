@@ -1,9 +1,8 @@
 // `cloudrec status <task_id>`: a task's state from the sandbox API; with --follow, a progress
 // display until the task completes or fails.
-import { parseArgs } from 'node:util';
 import type { SchemaTask as Task } from '../../generated/sandbox-types.js';
 import { CliError, exitCodes } from './exit-codes.js';
-import { defaultUrl } from './start-command.js';
+import { baseUrlFlag, defaultUrl, parseFlags } from './flags.js';
 
 export const statusHelp = () => `Usage: cloudrec status <task_id> [--follow] [--url <url>] [--json]
 
@@ -62,22 +61,18 @@ const progressKey = (task: Task) => {
 };
 
 export async function statusCommand(args: string[], print: (line: string) => void, out: NodeJS.WriteStream = process.stdout): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        follow: { type: 'boolean', default: false },
-        interval: { type: 'string', default: '0.5' },
-        url: { type: 'string', default: defaultUrl },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new CliError((error as Error).message, exitCodes.usage);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      follow: { type: 'boolean', default: false },
+      interval: { type: 'string', default: '0.5' },
+      url: { type: 'string', default: defaultUrl },
+      json: { type: 'boolean', default: false },
+    },
+    'status',
+    true,
+  );
+  const url = baseUrlFlag(String(values.url));
   const taskId = Number(positionals[0]);
   if (positionals.length !== 1 || !Number.isSafeInteger(taskId) || taskId < 1) {
     throw new CliError('status takes one task_id, a positive integer: cloudrec status <task_id>', exitCodes.usage);
@@ -85,7 +80,7 @@ export async function statusCommand(args: string[], print: (line: string) => voi
   const interval = Number(values.interval);
   if (!(interval > 0)) throw new CliError('--interval: must be a number of seconds above 0', exitCodes.usage);
 
-  let task = await fetchTask(values.url, taskId);
+  let task = await fetchTask(url, taskId);
   if (values.follow) {
     let lastKey = '';
     while (task.state !== 'completed' && task.state !== 'failed') {
@@ -94,7 +89,7 @@ export async function statusCommand(args: string[], print: (line: string) => voi
       else if (progressKey(task) !== lastKey) print(progressLine(task));
       lastKey = progressKey(task);
       await new Promise((resolve) => setTimeout(resolve, interval * 1000));
-      task = await fetchTask(values.url, taskId);
+      task = await fetchTask(url, taskId);
     }
     if (out.isTTY) out.write('\r\x1b[2K');
   }

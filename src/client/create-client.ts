@@ -1,11 +1,13 @@
-import createFetchClient, { type Middleware } from 'openapi-fetch';
-import {
-  errorCodeValues,
-  type paths,
-  type SchemaError as ApiError,
-  type SchemaStartRecordingRequest as StartRecordingRequest,
-  type SchemaStartRecordingResponse as StartRecordingResponse,
+import createFetchClient from 'openapi-fetch';
+import { apiVersion, responseRules } from '../../generated/response-rules.js';
+import type {
+  paths,
+  SchemaError as ApiError,
+  SchemaStartRecordingRequest as StartRecordingRequest,
+  SchemaStartRecordingResponse as StartRecordingResponse,
 } from '../../generated/types.js';
+import { bodyHolds } from './response-check.js';
+import { backoffMs, defaultRetry, isRetryableStatus, retryAfterMs } from './retry-policy.js';
 
 export type {
   SchemaStartRecordingRequest as StartRecordingRequest,
@@ -13,6 +15,7 @@ export type {
   SchemaError as ApiError,
   SchemaErrorCode as ErrorCode,
 } from '../../generated/types.js';
+export { defaultRetry } from './retry-policy.js';
 
 /** Values of the service's common query parameters, attached to every request. */
 export type CommonQuery = Record<string, string | number | boolean>;
@@ -23,70 +26,180 @@ export interface ClientOptions {
   baseUrl: string;
   /** The fetch implementation to use; defaults to the global `fetch`. */
   fetch?: (request: Request) => Promise<Response>;
-  /** Headers sent with every request. */
+  /** Headers sent with every request (they override the client's `User-Agent`). */
   headers?: Record<string, string>;
   /** The common query parameters (documented in the API overview), sent with every request. */
   query?: CommonQuery;
+  /** How long one attempt may take, reading the answer included, before it is abandoned (default 30 000 ms). */
+  timeoutMs?: number;
+  /**
+   * How many times a failed attempt is tried again (default 2; 0 turns retries off). Retried: no
+   * answer (network failure, timeout), 429 (after its `Retry-After`), 500, 502, 503 and 504, with
+   * exponential backoff and jitter. Retrying a start is safe: the service answers a repeat of an
+   * active task's request with that task's `task_id`, so a start whose answer was lost does not
+   * start a second recording.
+   */
+  maxRetries?: number;
 }
 
-/** What {@link CloudRecordClient.startRecording} returns: never throws for HTTP or network failures. */
-export type StartRecordingResult =
-  | { ok: true; status: number; data: StartRecordingResponse }
-  /** The API answered with one of the spec's errors. */
-  | { ok: false; kind: 'api'; status: number; error: ApiError }
-  /** The request never got an HTTP answer (connection refused, DNS, aborted). */
-  | { ok: false; kind: 'network'; error: Error }
-  /** An HTTP answer that is not the spec's (a proxy's error page, say). */
-  | { ok: false; kind: 'unexpected-response'; status: number; body: unknown };
+/** Options of one call; each overrides the client's own. */
+export interface CallOptions {
+  /** Ends the call when aborted, waits between retries included (`kind: 'aborted'`). */
+  signal?: AbortSignal;
+  /** How long one attempt may take (see {@link ClientOptions.timeoutMs}). */
+  timeoutMs?: number;
+  /** How many times a failed attempt is tried again (see {@link ClientOptions.maxRetries}). */
+  maxRetries?: number;
+}
+
+/** What every result says of the call, whatever its outcome. */
+export interface CallRecord {
+  /** How many requests were sent: 1 when the first attempt was the last. */
+  attempts: number;
+  /** The `X-Request-Id` of the last answer, which the service also logs; none without an answer. */
+  requestId?: string;
+}
+
+/**
+ * What {@link CloudRecordClient.startRecording} returns; it never throws for HTTP or network
+ * failures. An answer counts as the spec's only when its status is documented and its body keeps
+ * the rules the spec gives that status; anything else is `unexpected-response`.
+ */
+export type StartRecordingResult = CallRecord &
+  (
+    | { ok: true; kind: 'success'; status: number; data: StartRecordingResponse; response: Response }
+    /** The API answered with one of the errors the spec documents for that status. */
+    | { ok: false; kind: 'api'; status: number; error: ApiError; response: Response }
+    /** An answer outside the spec (a proxy's error page, a body of the wrong shape): its text, and its JSON when it is JSON. */
+    | { ok: false; kind: 'unexpected-response'; status: number; text: string; body: unknown; response: Response }
+    /** No answer: `network` (the message names the cause, e.g. ECONNREFUSED), `timeout` (the last attempt took longer than `timeoutMs`) or `aborted` (by the call's `signal`). */
+    | { ok: false; kind: 'network' | 'timeout' | 'aborted'; error: Error; response?: undefined }
+  );
+
+type AttemptResult = StartRecordingResult extends infer R ? (R extends unknown ? Omit<R, keyof CallRecord> : never) : never;
 
 /** A typed client for the cloud-recording API. */
 export interface CloudRecordClient {
   /** `POST /v1/cloudRecord`: start a recording task for a channel. */
-  startRecording(body: StartRecordingRequest): Promise<StartRecordingResult>;
+  startRecording(body: StartRecordingRequest, options?: CallOptions): Promise<StartRecordingResult>;
 }
 
-const errorCodes: ReadonlySet<unknown> = new Set(errorCodeValues);
+const errorRules = Object.entries(responseRules).filter(([status]) => status !== '200');
 
-/** True when `body` has the shape of the spec's `Error`. */
+/** True when `body` is one of the spec's error bodies (`{ code, message }`, a documented code). */
 export function isApiError(body: unknown): body is ApiError {
-  if (typeof body !== 'object' || body === null) return false;
-  const { code, message } = body as Record<string, unknown>;
-  return errorCodes.has(code) && typeof message === 'string';
+  return errorRules.some(([, rule]) => bodyHolds(rule, body));
 }
 
-/** Middleware that appends the common query parameters to every request's URL. */
-function commonQueryMiddleware(query: CommonQuery): Middleware {
-  return {
-    onRequest({ request }) {
-      const url = new URL(request.url);
-      for (const [name, value] of Object.entries(query)) url.searchParams.set(name, String(value));
-      return new Request(url, request);
-    },
-  };
+/** The answer classified by the spec: the success body, a documented error, or neither. */
+function classify(response: Response, text: string): AttemptResult {
+  const { status } = response;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const rule = responseRules[status];
+  if (rule && bodyHolds(rule, body)) {
+    return response.ok
+      ? { ok: true, kind: 'success', status, data: body as StartRecordingResponse, response }
+      : { ok: false, kind: 'api', status, error: body as ApiError, response };
+  }
+  return { ok: false, kind: 'unexpected-response', status, text, body, response };
 }
+
+/** Why there was no answer, in words that name the cause (undici hides it in `cause`). */
+function noAnswer(kind: 'network' | 'timeout' | 'aborted', cause: unknown, url: string, timeoutMs: number): Error {
+  if (kind === 'timeout') return new Error(`No answer from ${url} within ${timeoutMs} ms.`, { cause });
+  if (kind === 'aborted') return cause instanceof Error ? cause : new Error('The call was aborted.', { cause });
+  const inner = (cause as { cause?: { code?: string; message?: string } })?.cause;
+  const reason = inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
+  return new Error(`Could not reach ${url}: ${reason}.`, { cause });
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+const pause = (ms: number, signal?: AbortSignal) =>
+  new Promise<boolean>((done) => {
+    if (signal?.aborted) return done(false);
+    const stop = () => {
+      clearTimeout(timer);
+      done(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      done(true);
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+
+const nodeVersion = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
 
 /** Creates a client for the API served at `options.baseUrl`. */
 export function createClient(options: ClientOptions): CloudRecordClient {
+  const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const query = new URLSearchParams(Object.entries(options.query ?? {}).map(([name, value]) => [name, String(value)])).toString();
+  const url = `${options.baseUrl.replace(/\/$/, '')}/v1/cloudRecord`;
   const client = createFetchClient<paths>({
     baseUrl: options.baseUrl,
-    headers: options.headers,
-    // Resolved per call, so a test or polyfill that replaces globalThis.fetch later is honoured.
-    fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
+    // Browsers do not let a page set User-Agent; elsewhere it says who is calling.
+    headers: { ...(nodeVersion && { 'User-Agent': `cloudrec/${apiVersion} node/${nodeVersion}` }), ...options.headers },
+    // The common query goes into the URL as it is built, so the body is sent once with its length.
+    querySerializer: () => query,
   });
-  if (options.query && Object.keys(options.query).length > 0) client.use(commonQueryMiddleware(options.query));
+
+  async function attempt(body: StartRecordingRequest, timeoutMs: number, signal?: AbortSignal): Promise<AttemptResult> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const abort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', abort, { once: true });
+    // Ends the attempt when aborted even if a custom fetch ignores the signal.
+    const ended = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+    let answer: { response: Response; text: string } | undefined;
+    try {
+      if (signal?.aborted) throw signal.reason;
+      const sent = client.POST('/v1/cloudRecord', {
+        body,
+        signal: controller.signal,
+        // openapi-fetch builds the request; the answer is read here, under the same timeout, and
+        // classified by the spec's rules, so openapi-fetch is handed an empty answer to skip.
+        fetch: async (request) => {
+          const response = await baseFetch(request);
+          answer = { response, text: await response.text() };
+          return new Response(null, { status: 204 });
+        },
+      });
+      sent.catch(() => {});
+      await Promise.race([sent, ended]);
+    } catch (cause) {
+      const kind = timedOut ? 'timeout' : signal?.aborted ? 'aborted' : 'network';
+      return { ok: false, kind, error: noAnswer(kind, kind === 'aborted' ? signal?.reason : cause, url, timeoutMs) };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+    }
+    return classify(answer!.response, answer!.text);
+  }
 
   return {
-    async startRecording(body) {
-      let result;
-      try {
-        result = await client.POST('/v1/cloudRecord', { body });
-      } catch (cause) {
-        return { ok: false, kind: 'network', error: cause instanceof Error ? cause : new Error(String(cause)) };
+    async startRecording(body, call = {}) {
+      const maxRetries = call.maxRetries ?? options.maxRetries ?? defaultRetry.maxRetries;
+      const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? defaultRetry.timeoutMs;
+      for (let attempts = 1; ; attempts++) {
+        const result = await attempt(body, timeoutMs, call.signal);
+        const retryable = result.response ? isRetryableStatus(result.response.status) : result.kind !== 'aborted';
+        const wait = result.response ? retryAfterMs(result.response.headers) : undefined;
+        const delay = wait ?? backoffMs(attempts, defaultRetry.baseDelayMs, defaultRetry.maxDelayMs);
+        const again = retryable && attempts <= maxRetries && delay <= defaultRetry.maxDelayMs;
+        if (!again || !(await pause(delay, call.signal))) {
+          const aborted = again ? { ok: false, kind: 'aborted', error: noAnswer('aborted', call.signal?.reason, url, timeoutMs), response: undefined } : result;
+          return { ...aborted, attempts, requestId: result.response?.headers.get('x-request-id') ?? undefined } as StartRecordingResult;
+        }
       }
-      const { data, error, response } = result;
-      if (data !== undefined) return { ok: true, status: response.status, data };
-      if (isApiError(error)) return { ok: false, kind: 'api', status: response.status, error };
-      return { ok: false, kind: 'unexpected-response', status: response.status, body: error };
     },
   };
 }

@@ -1,5 +1,6 @@
 // The reference server as a Fastify app, apart from the process that runs it (main.ts):
 // the public API, the sandbox control API, the specs and the docs.
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
@@ -30,6 +31,10 @@ export interface AppOptions {
   now?: () => number;
 }
 
+const requestIdPattern = new RegExp(
+  (apiValidator.resolve('/components/headers/RequestId/schema').value as { pattern: string }).pattern,
+);
+
 // Bodies of start requests are a few hundred bytes; anything this large is not one.
 const bodyLimit = 64 * 1024;
 
@@ -45,8 +50,19 @@ export function buildApp(options: AppOptions) {
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     // Fastify's own two lines per request are replaced by the one line below.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit,
+    // X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+  });
+
+  // Sent on every answer, the error answers included, as the spec's RequestId header says.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
   });
 
   // Every body arrives as text; the handlers parse it, so a non-JSON body gets the spec's error.

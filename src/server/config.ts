@@ -1,7 +1,8 @@
 // The server's configuration: environment variables over an optional JSON config file over
 // named defaults. A bad setting fails at start with a message naming it.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 /** Named defaults of every setting. */
 export const defaultConfig = {
@@ -18,8 +19,8 @@ export const defaultConfig = {
   logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent',
   /** The port of the demo's embedded S3-compatible storage. */
   demoStoragePort: 8788,
-  /** Where `npm run docs` puts the built docs, served at /docs. */
-  docsDir: 'docs',
+  /** The built docs, served at /docs: where `npm run docs` puts them, or those the server package ships. */
+  docsDir: join(packageRoot, 'docs'),
 };
 
 export type Config = typeof defaultConfig;

@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-
-const projectRoot = resolve(import.meta.dirname, '../..');
+import { packageRoot } from '../package-root.js';
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -27,7 +26,7 @@ function fileUnder(root: string, relative: string): { body: Buffer; type: string
 }
 
 export function registerStaticRoutes(app: FastifyInstance, docsDir: string) {
-  const generated = (file: string, type: string) => () => ({ body: readFileSync(join(projectRoot, 'generated', file)), type });
+  const generated = (file: string, type: string) => () => ({ body: readFileSync(join(packageRoot, 'generated', file)), type });
   const specs: Record<string, () => { body: Buffer; type: string }> = {
     '/openapi.json': generated('openapi.json', 'application/json'),
     '/openapi.yaml': generated('openapi.yaml', 'application/yaml'),

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiValidator } from '../../src/spec/api-document.js';
 import { freePort } from '../support/free-port.js';
+import { startHttpServer } from '../support/http-server.js';
 import { projectRoot } from '../support/prism.js';
 import { startProcess } from '../support/process.js';
 import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
@@ -47,6 +48,18 @@ afterAll(async () => {
 });
 
 describe('cloudrec help', () => {
+  test('--version prints the version, which is the spec\'s', async () => {
+    const { code, stdout } = await cloudrec('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`cloudrec ${(apiValidator.resolve('/info').value as { version: string }).version}`);
+  });
+
+  test('suggests the command meant by a typo (exit 2)', async () => {
+    const { code, stderr } = await cloudrec('stat', '1');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown command "stat". Did you mean "start"\?|Did you mean "status"\?/);
+  });
+
   test('lists the commands and the exit codes', async () => {
     const { code, stdout } = await cloudrec('help');
     expect(code).toBe(0);
@@ -95,7 +108,38 @@ describe('cloudrec start', () => {
     expect(missing.stderr).toMatch(/sign_key: is required/);
     const unknown = await cloudrec('start', ...ids(), '--isAudioonly', '1');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--isAudioonly'/);
+    expect(unknown.stderr).toMatch(/unknown option --isAudioonly\. Did you mean --isAudioOnly\?/);
+  });
+
+  test('takes every flag as the spec writes it and in kebab-case, alike', async () => {
+    await sandbox(server.baseUrl, 'PUT', '/sandbox/apps/cli-app/channels/kebab-room/users/3', {});
+    const kebab = ['--app-id', project.app_id, '--project-id', project.project_id, '--sign-key', project.sign_key, '--channel', 'kebab-room'];
+    const first = await cloudrec('start', ...kebab, '--is-audio-only', '1', '--mix-resolution', '640,360,15,500', '--json', '--url', server.baseUrl);
+    expect(first.code).toBe(0);
+    // The same settings in the spec's spelling are an identical repeat: the same task.
+    const again = await cloudrec('start', ...ids('kebab-room'), '--isAudioOnly', '1', '--mixResolution', '640,360,15,500', '--json', '--url', server.baseUrl);
+    expect(JSON.parse(again.stdout).task_id).toBe(JSON.parse(first.stdout).task_id);
+    const both = await cloudrec('start', ...ids(), '--isAudioOnly', '1', '--is-audio-only', '0');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--isAudioOnly and --is-audio-only are the same option/);
+  });
+
+  test.each(['127.0.0.1:8787', 'localhost:8787', 'ftp://127.0.0.1', 'not a url'])('refuses --url %s as a usage error (exit 2)', async (url) => {
+    const { code, stderr } = await cloudrec('start', ...ids(), '--url', url);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--url must be an http:\/\/ or https:\/\/ address/);
+  });
+
+  test('says what came back when the answer is outside the spec, an empty one included (exit 1)', async () => {
+    const empty = await startHttpServer((_req, res) => res.writeHead(200).end());
+    try {
+      const { code, stderr } = await cloudrec('start', ...ids(), '--url', empty.url, '--maxRetries', '0');
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/answered 200 outside the spec: \(an empty body\)/);
+      expect(stderr).not.toContain('undefined');
+    } finally {
+      await empty.close();
+    }
   });
 
   test("prints the API's error code when the API refuses (exit 1)", async () => {
