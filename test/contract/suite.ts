@@ -41,7 +41,8 @@ async function perform(baseUrl: string, arrangement: Arrangement) {
     return { response, result: undefined, requests: [] as Request[] };
   }
   const { exchanges, fetch: sendAndRecord } = recordingFetch();
-  const client = createClient({ baseUrl, fetch: sendAndRecord, headers: arrangement.headers });
+  // One request per call: each answer is the point, not what a retry would make of it.
+  const client = createClient({ baseUrl, fetch: sendAndRecord, headers: arrangement.headers, maxRetries: 0 });
   let result;
   for (let i = 0; i < (arrangement.repeat ?? 1); i++) result = await client.startRecording(arrangement.body);
   return { response: exchanges.at(-1)!.response, result, requests: exchanges.map((e) => e.request) };

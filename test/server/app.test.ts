@@ -70,6 +70,32 @@ describe('the reference server app', () => {
     expect(typeof requestLines[0].ms).toBe('number');
   });
 
+  test('sends an X-Request-Id on every answer, the one logged for the request', async () => {
+    const { app, start, lines } = await arrangedApp();
+    const answers = [
+      await start(),
+      await start({ layout_mode: 9 }),
+      await app.inject({ method: 'POST', url: '/v1/cloudRecord', headers: { 'content-type': 'text/plain' }, payload: 'x' }),
+      await app.inject({ method: 'POST', url: '/v1/cloudRecord', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) }),
+      await app.inject({ method: 'GET', url: '/sandbox/tasks' }),
+      await app.inject({ method: 'GET', url: '/no/such/path' }),
+    ];
+    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request').map((l) => l.request_id);
+    const sent = answers.map((a) => a.headers['x-request-id']);
+    for (const id of sent) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(sent).size).toBe(answers.length);
+    expect(logged.slice(-answers.length)).toEqual(sent);
+  });
+
+  test("keeps a caller's X-Request-Id when it is a safe token, and replaces any other", async () => {
+    const { app } = await arrangedApp();
+    const withId = (id: string) => app.inject({ method: 'GET', url: '/sandbox/tasks', headers: { 'x-request-id': id } });
+    expect((await withId('trace-42.a:b_c')).headers['x-request-id']).toBe('trace-42.a:b_c');
+    for (const unsafe of ['has space', 'x'.repeat(129), '"quoted"', '']) {
+      expect((await withId(unsafe)).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   test('never writes the sign_key or the storage secret to its log, even on failures', async () => {
     const { start, lines, app } = await arrangedApp();
     await start();

@@ -36,8 +36,17 @@ export async function responseProblems(
   const problems: string[] = [];
   const headers = (documented.value as { headers?: Record<string, unknown> }).headers ?? {};
   for (const name of Object.keys(headers)) {
-    const header = validator.resolve(`${documented.pointer}/headers/${pointerSegment(name)}`).value as { required?: boolean };
-    if (header.required && !response.headers.has(name)) problems.push(`required header ${name} is missing`);
+    const at = validator.resolve(`${documented.pointer}/headers/${pointerSegment(name)}`);
+    const header = at.value as { required?: boolean; schema?: { type?: string } };
+    const value = response.headers.get(name);
+    if (value === null) {
+      if (header.required) problems.push(`required header ${name} is missing`);
+      continue;
+    }
+    // A header is text on the wire; an integer header is checked as the number it spells.
+    const typed = header.schema?.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
+    const validate = validator.schemaAt(validator.resolve(`${at.pointer}/schema`).pointer);
+    if (!validate(typed)) problems.push(`header ${name}: ${JSON.stringify(value)} ${describeErrors(validate.errors).join('; ')}`);
   }
   const contentType = response.headers.get('content-type') ?? '';
   const validate = validator.responseBody(path, method, response.status, contentType);

@@ -1,3 +1,4 @@
+// Individual recording: one audio and one video file per user (the `individual` request example).
 const response = await fetch('http://127.0.0.1:8787/v1/cloudRecord', {
   method: 'POST',
   headers: { 'Content-Type': 'application/json' },
@@ -6,10 +7,8 @@ const response = await fetch('http://127.0.0.1:8787/v1/cloudRecord', {
     project_id: 'proj-demo',
     channel: 'demo-room',
     sign_key: '3b7e9c0d5a1f4e28',
-    is_mixing_enabled: 1,
-    layout_mode: 1,
   }),
 });
 const body = await response.json();
 if (response.ok) console.log('recording task', body.task_id);
-else console.error(response.status, body.code, body.message);
+else console.error(response.status, body.code, body.message, response.headers.get('x-request-id'));

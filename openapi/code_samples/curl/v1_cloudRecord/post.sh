@@ -1,10 +1,9 @@
+# Individual recording: one audio and one video file per user (the `individual` request example).
 curl -X POST 'http://127.0.0.1:8787/v1/cloudRecord' \
   -H 'Content-Type: application/json' \
   -d '{
     "app_id": "app-7f3c2a",
     "project_id": "proj-demo",
     "channel": "demo-room",
-    "sign_key": "3b7e9c0d5a1f4e28",
-    "is_mixing_enabled": 1,
-    "layout_mode": 1
+    "sign_key": "3b7e9c0d5a1f4e28"
   }'
