@@ -11,8 +11,6 @@ export interface FieldRule {
   minimum?: number;
   maximum?: number;
   minLength?: number;
-  maxLength?: number;
-  pattern?: string;
 }
 
 /** The body of one documented answer: required fields, whether others may appear, each field's rule. */

@@ -6,12 +6,15 @@
 //      answers the same JSON: requests per second, and the server's memory growth.
 //   2. Rendering: a composite recording of 4 users against one plain ffmpeg encode of a single
 //      test pattern on the same canvas for the same length: seconds of media per wall second.
+//   3. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
+//      through it against raw fetch, to one bare server in its own process.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
+import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
 import { renderRecording } from '../src/recording/render.js';
 import type { PresenceSpan } from '../src/recording/plan.js';
 import { buildApp } from '../src/server/app.js';
@@ -19,8 +22,14 @@ import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/database.js';
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '4000' }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string', default: '10' } },
+  options: {
+    requests: { type: 'string', default: '4000' },
+    concurrency: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
 });
+const sections = values.only ? values.only.split(',') : ['start', 'render', 'client'];
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const mediaSeconds = Number(values.seconds);
@@ -106,9 +115,23 @@ async function rendering() {
   }
 }
 
+async function client() {
+  step('client: bundle size and sequential calls against raw fetch');
+  const bundle = await clientBundleBytes();
+  console.log(`bundle of the client with openapi-fetch: ${bundle.minified} B minified, ${bundle.gzipped} B gzipped`);
+  const overhead = await clientOverhead();
+  console.log(`raw fetch ${overhead.raw.toFixed(0)} calls/s, client ${overhead.client.toFixed(0)} calls/s (medians); median ratio of the rounds ${overhead.ratio.toFixed(3)}`);
+  return { bundle, overhead };
+}
+
 const started = performance.now();
-const start = await startRequests();
-const render = await rendering();
+const start = sections.includes('start') ? await startRequests() : undefined;
+const render = sections.includes('render') ? await rendering() : undefined;
+const calls = sections.includes('client') ? await client() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
-console.log(`  start requests / bare route:       ${(start.server / start.baseline).toFixed(3)}`);
-console.log(`  composite render / plain encode:   ${(render.composite / render.baseline).toFixed(3)}`);
+if (start) console.log(`  start requests / bare route:       ${(start.server / start.baseline).toFixed(3)}`);
+if (render) console.log(`  composite render / plain encode:   ${(render.composite / render.baseline).toFixed(3)}`);
+if (calls) {
+  console.log(`  client calls / raw fetch:          ${calls.overhead.ratio.toFixed(3)}`);
+  console.log(`  client bundle, gzipped:            ${calls.bundle.gzipped} B`);
+}

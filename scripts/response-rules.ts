@@ -7,7 +7,7 @@
 type Schema = Record<string, unknown>;
 
 /** The keywords of a field the client checks (src/client/response-check.ts). */
-const fieldKeywords = new Set(['type', 'const', 'enum', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern']);
+const fieldKeywords = new Set(['type', 'const', 'enum', 'minimum', 'maximum', 'minLength']);
 /** Keywords that only document a schema. */
 const documentation = new Set(['title', 'description', 'examples', 'example', 'x-enumDescriptions']);
 
@@ -18,8 +18,6 @@ export interface FieldRule {
   minimum?: number;
   maximum?: number;
   minLength?: number;
-  maxLength?: number;
-  pattern?: string;
 }
 
 export interface BodyRule {
@@ -93,8 +91,6 @@ export interface FieldRule {
   minimum?: number;
   maximum?: number;
   minLength?: number;
-  maxLength?: number;
-  pattern?: string;
 }
 
 /** The body of one documented answer: required fields, whether others may appear, each field's rule. */

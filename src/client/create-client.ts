@@ -1,4 +1,4 @@
-import createFetchClient from 'openapi-fetch';
+import { createFinalURL, defaultBodySerializer, mergeHeaders } from 'openapi-fetch';
 import { apiVersion, responseRules } from '../../generated/response-rules.js';
 import type {
   paths,
@@ -111,10 +111,9 @@ function classify(response: Response, text: string): AttemptResult {
 
 /** Why there was no answer, in words that name the cause (undici hides it in `cause`). */
 function noAnswer(kind: 'network' | 'timeout' | 'aborted', cause: unknown, url: string, timeoutMs: number): Error {
-  if (kind === 'timeout') return new Error(`No answer from ${url} within ${timeoutMs} ms.`, { cause });
-  if (kind === 'aborted') return cause instanceof Error ? cause : new Error('The call was aborted.', { cause });
-  const inner = (cause as { cause?: { code?: string; message?: string } })?.cause;
-  const reason = inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
+  if (kind === 'aborted' && cause instanceof Error) return cause;
+  const inner = (cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const reason = kind === 'timeout' ? `no answer within ${timeoutMs} ms` : kind === 'aborted' ? 'aborted' : (inner?.code ?? inner?.message ?? String(cause));
   return new Error(`Could not reach ${url}: ${reason}.`, { cause });
 }
 
@@ -135,18 +134,23 @@ const pause = (ms: number, signal?: AbortSignal) =>
 
 const nodeVersion = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
 
-/** Creates a client for the API served at `options.baseUrl`. */
+const path: keyof paths = '/v1/cloudRecord';
+
+/**
+ * Creates a client for the API served at `options.baseUrl`. Requests are built with openapi-fetch's
+ * own helpers (URL, headers, body); answers are read and classified here, by the spec's rules.
+ */
 export function createClient(options: ClientOptions): CloudRecordClient {
-  const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const custom = options.fetch;
   const query = new URLSearchParams(Object.entries(options.query ?? {}).map(([name, value]) => [name, String(value)])).toString();
-  const url = `${options.baseUrl.replace(/\/$/, '')}/v1/cloudRecord`;
-  const client = createFetchClient<paths>({
-    baseUrl: options.baseUrl,
+  // The common query goes into the URL itself, so the body is sent once, with its length.
+  const url = createFinalURL(path, { baseUrl: options.baseUrl.replace(/\/$/, ''), params: {}, querySerializer: () => query, pathSerializer: (p) => p });
+  const headers = mergeHeaders(
+    { 'Content-Type': 'application/json' },
     // Browsers do not let a page set User-Agent; elsewhere it says who is calling.
-    headers: { ...(nodeVersion && { 'User-Agent': `cloudrec/${apiVersion} node/${nodeVersion}` }), ...options.headers },
-    // The common query goes into the URL as it is built, so the body is sent once with its length.
-    querySerializer: () => query,
-  });
+    nodeVersion ? { 'User-Agent': `cloudrec/${apiVersion} node/${nodeVersion}` } : undefined,
+    options.headers,
+  );
 
   async function attempt(body: StartRecordingRequest, timeoutMs: number, signal?: AbortSignal): Promise<AttemptResult> {
     const controller = new AbortController();
@@ -157,24 +161,18 @@ export function createClient(options: ClientOptions): CloudRecordClient {
     }, timeoutMs);
     const abort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', abort, { once: true });
-    // Ends the attempt when aborted even if a custom fetch ignores the signal.
-    const ended = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-    let answer: { response: Response; text: string } | undefined;
     try {
       if (signal?.aborted) throw signal.reason;
-      const sent = client.POST('/v1/cloudRecord', {
-        body,
-        signal: controller.signal,
-        // openapi-fetch builds the request; the answer is read here, under the same timeout, and
-        // classified by the spec's rules, so openapi-fetch is handed an empty answer to skip.
-        fetch: async (request) => {
-          const response = await baseFetch(request);
-          answer = { response, text: await response.text() };
-          return new Response(null, { status: 204 });
-        },
-      });
-      sent.catch(() => {});
-      await Promise.race([sent, ended]);
+      const init = { method: 'POST', headers, body: defaultBodySerializer(body), signal: controller.signal };
+      const exchange = (async () => {
+        const response = custom ? await custom(new Request(url, init)) : await fetch(url, init);
+        // Read under the same timeout: an answer that stalls mid-body is a timeout too.
+        return classify(response, await response.text());
+      })();
+      if (!custom) return await exchange;
+      // A custom fetch may ignore the signal: the attempt still ends when it aborts.
+      exchange.catch(() => {});
+      return await Promise.race([exchange, new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)))]);
     } catch (cause) {
       const kind = timedOut ? 'timeout' : signal?.aborted ? 'aborted' : 'network';
       return { ok: false, kind, error: noAnswer(kind, kind === 'aborted' ? signal?.reason : cause, url, timeoutMs) };
@@ -182,7 +180,6 @@ export function createClient(options: ClientOptions): CloudRecordClient {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
     }
-    return classify(answer!.response, answer!.text);
   }
 
   return {

@@ -17,12 +17,10 @@ export const defaultRetry = {
 
 export const isRetryableStatus = (status: number) => retryableStatuses.has(status);
 
-/** `Retry-After` in milliseconds (seconds or an HTTP date), or undefined when absent or unreadable. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
-  return Number.isNaN(ms) ? undefined : Math.max(0, ms);
+/** `Retry-After` in milliseconds, or undefined when it is not a number of seconds (the form the spec gives it). */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  return value && /^\d+$/.test(value) ? Number(value) * 1000 : undefined;
 }
 
 /** Exponential backoff with jitter: between half and all of base × 2^(retry − 1), capped. */
