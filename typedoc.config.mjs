@@ -7,7 +7,8 @@ export default {
   tsconfig: 'tsconfig.build.json',
   out: 'docs/client',
   name: 'cloudrec client',
-  readme: 'none',
+  // The reference opens on the client's README: what it is, install, the first call, errors, retries.
+  readme: 'src/client/README.md',
   excludePrivate: true,
   treatWarningsAsErrors: true,
   // No hosted repository to link to, and a clone's remote varies (none here, a path in CI).

@@ -120,6 +120,25 @@ export const responseRules: Readonly<Record<string, BodyRule>> = {
       }
     }
   },
+  "413": {
+    "required": [
+      "code",
+      "message"
+    ],
+    "closed": true,
+    "fields": {
+      "code": {
+        "type": "string",
+        "enum": [
+          "body_too_large"
+        ]
+      },
+      "message": {
+        "type": "string",
+        "minLength": 1
+      }
+    }
+  },
   "415": {
     "required": [
       "code",
@@ -169,6 +188,25 @@ export const responseRules: Readonly<Record<string, BodyRule>> = {
         "type": "string",
         "enum": [
           "internal_error"
+        ]
+      },
+      "message": {
+        "type": "string",
+        "minLength": 1
+      }
+    }
+  },
+  "503": {
+    "required": [
+      "code",
+      "message"
+    ],
+    "closed": true,
+    "fields": {
+      "code": {
+        "type": "string",
+        "enum": [
+          "service_unavailable"
         ]
       },
       "message": {

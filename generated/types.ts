@@ -207,7 +207,7 @@ export interface components {
          * @description The cause of a failure, one value per cause.
          * @enum {string}
          */
-        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error";
+        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error" | "service_unavailable";
         /**
          * Error
          * @description The body of every failure response.
@@ -274,6 +274,19 @@ export interface components {
                 };
             };
         };
+        /** @description The body is larger than 65,536 bytes. */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "body_too_large";
+                };
+            };
+        };
         /** @description The body is not sent as `application/json`. */
         UnsupportedMediaType: {
             headers: {
@@ -287,7 +300,7 @@ export interface components {
                 };
             };
         };
-        /** @description More than 10 requests in one second for the same `app_id`. */
+        /** @description More than 10 start requests in one second for the same `app_id` (a repeat of an active task's identical request is not counted), or too many failed authentications from the same address or for the same `app_id`. */
         TooManyRequests: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -311,6 +324,20 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "internal_error";
+                };
+            };
+        };
+        /** @description The service cannot take new tasks for now, because it is shutting down or cannot store them; tasks already accepted are kept. */
+        ServiceUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "service_unavailable";
                 };
             };
         };
@@ -339,9 +366,11 @@ export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseForbidden = components['responses']['Forbidden'];
 export type ResponseConflict = components['responses']['Conflict'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
 export type ResponseInternalError = components['responses']['InternalError'];
+export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
 export type HeaderRequestId = components['headers']['RequestId'];
 export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type $defs = Record<string, never>;
@@ -353,6 +382,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The request, as a JSON object of at most 65,536 bytes. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StartRecordingRequest"];
@@ -373,9 +403,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
@@ -394,11 +426,13 @@ export const startRecordingRequestIsAudioOnlyValues: ReadonlyArray<FlattenedDeep
 export const startRecordingRequestIsVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["isVideoOnly"]> = [0, 1];
 export const startRecordingRequestIs_mixing_enabledValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["is_mixing_enabled"]> = [0, 1];
 export const startRecordingRequestStream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["stream_type"]> = [0, 1];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "body_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable"];
 export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body"];
 export const componentsResponsesUnauthorizedContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Unauthorized"]["content"]["application/json"]["code"]> = ["invalid_credentials"];
 export const componentsResponsesForbiddenContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Forbidden"]["content"]["application/json"]["code"]> = ["recording_not_enabled"];
 export const componentsResponsesConflictContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Conflict"]["content"]["application/json"]["code"]> = ["storage_not_configured", "channel_empty", "channel_already_recording"];
+export const componentsResponsesPayloadTooLargeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["PayloadTooLarge"]["content"]["application/json"]["code"]> = ["body_too_large"];
 export const componentsResponsesUnsupportedMediaTypeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["UnsupportedMediaType"]["content"]["application/json"]["code"]> = ["unsupported_media_type"];
 export const componentsResponsesTooManyRequestsContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["TooManyRequests"]["content"]["application/json"]["code"]> = ["rate_limited"];
 export const componentsResponsesInternalErrorContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["InternalError"]["content"]["application/json"]["code"]> = ["internal_error"];
+export const componentsResponsesServiceUnavailableContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["ServiceUnavailable"]["content"]["application/json"]["code"]> = ["service_unavailable"];

@@ -54,9 +54,11 @@ test('the English page is in English and the Chinese page in Chinese', () => {
   expect(pages.zh).toContain('快速开始');
 });
 
-test('npm run docs builds a client reference that documents createClient', () => {
-  expect(clientPage).toContain('createClient');
-  expect(clientPage).toContain('isApiError');
+test("npm run docs builds a client reference that opens on the client's README and documents every export", () => {
+  expect(clientPage).toContain('The first call');
+  expect(clientPage).toContain('Timeouts, cancellation and retries');
+  const index = readFileSync(join(out, 'client/modules.html'), 'utf8');
+  for (const name of ['createClient', 'isApiError', 'defaultRetry', 'ClientOptions', 'CallOptions', 'StartRecordingResult']) expect(index).toContain(name);
 });
 
 describe('the Chinese overlay', () => {

@@ -1,6 +1,16 @@
 // Runs one ffmpeg command: progress from `-progress pipe:1`, stopped by an AbortSignal, and a
 // failure that says what ffmpeg said last.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+// On Linux, ffmpeg is started through util-linux's setpriv with a parent-death signal: if the
+// server is killed (SIGKILL included), its renders die with it instead of running on as orphans.
+const setpriv = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
+
+/** `command args` as spawned: under setpriv --pdeathsig KILL where there is one. */
+export function boundToServer(command: string, args: string[]): [string, string[]] {
+  return setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}
 
 export interface FfmpegRun {
   args: string[];
@@ -15,9 +25,8 @@ export interface FfmpegRun {
 export function runFfmpeg({ args, durationSec, onProgress, signal, ffmpegPath = 'ffmpeg' }: FfmpegRun): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('aborted'));
-    const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-progress', 'pipe:1', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const [command, argv] = boundToServer(ffmpegPath, ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-progress', 'pipe:1', ...args]);
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let pending = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -26,7 +35,14 @@ export function runFfmpeg({ args, durationSec, onProgress, signal, ffmpegPath = 
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const match = /^out_time_us=(\d+)/.exec(line);
-        if (match) onProgress?.(Math.min(durationSec, Number(match[1]) / 1e6));
+        if (!match) continue;
+        try {
+          onProgress?.(Math.min(durationSec, Number(match[1]) / 1e6));
+        } catch (error) {
+          // Thrown inside a stream event it would end the process: end this run with it instead.
+          child.kill('SIGKILL');
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     });
     child.stderr.on('data', (chunk: Buffer) => {

@@ -29,14 +29,16 @@ export interface AppOptions {
   /** Where the JSON log lines go (standard output by default). */
   logStream?: { write(line: string): void };
   now?: () => number;
+  /** Why new tasks are refused now (the server is shutting down), or nothing. */
+  refusal?: () => string | undefined;
 }
 
 const requestIdPattern = new RegExp(
   (apiValidator.resolve('/components/headers/RequestId/schema').value as { pattern: string }).pattern,
 );
 
-// Bodies of start requests are a few hundred bytes; anything this large is not one.
-const bodyLimit = 64 * 1024;
+// The spec's limit on a request body (x-maxBytes of the start request's body).
+const bodyLimit = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;
 
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {
@@ -46,12 +48,22 @@ export function buildApp(options: AppOptions) {
   const channels = createSandboxChannels(db, now);
   const tasks = createTaskStore(db, now);
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
+  const failedAuth = {
+    byAddress: createRateLimiter(config.failedAuthPerMin, now, 60_000),
+    byApp: createRateLimiter(config.failedAuthPerMin, now, 60_000),
+  };
 
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     // Fastify's own two lines per request are replaced by the one line below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit,
+    // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
+    requestTimeout: config.requestTimeoutSec * 1000,
+    connectionTimeout: config.requestTimeoutSec * 1000,
+    keepAliveTimeout: config.keepAliveTimeoutSec * 1000,
+    // While closing, requests still get the app's own answers (a start: 503 service_unavailable), not Fastify's.
+    return503OnClosing: false,
     // X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -59,6 +71,9 @@ export function buildApp(options: AppOptions) {
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
   });
+
+  app.server.headersTimeout = Math.min(10_000, config.requestTimeoutSec * 1000);
+  app.server.maxConnections = config.maxConnections;
 
   // Sent on every answer, the error answers included, as the spec's RequestId header says.
   app.addHook('onRequest', async (req, reply) => {
@@ -100,9 +115,19 @@ export function buildApp(options: AppOptions) {
   app.post('/v1/cloudRecord', async (req, reply) => {
     try {
       const { response, task } = startRecording(
-        { projects, tasks, channels: channels.source, rateLimiter, storageProblems: options.storageProblems ?? (() => []), onTaskCreated: options.onTaskCreated },
+        {
+          projects,
+          tasks,
+          channels: channels.source,
+          rateLimiter,
+          failedAuth,
+          refusal: options.refusal,
+          storageProblems: options.storageProblems ?? (() => []),
+          onTaskCreated: options.onTaskCreated,
+        },
         req.headers['content-type'],
         typeof req.body === 'string' ? req.body : '',
+        req.ip,
       );
       (req as { taskId?: number }).taskId = task.task_id;
       return send(reply, apiValidator, '/v1/cloudRecord', 'post', 200, response);
@@ -159,10 +184,12 @@ export function buildApp(options: AppOptions) {
 
   // Failures before a handler runs (a body over the limit, say) and bugs: the spec's shape, no details.
   app.setErrorHandler(async (error: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const failure = new ApiFailure('body_too_large', `The request body is larger than ${bodyLimit} bytes.`);
+      return reply.code(failure.status).send(failure.body);
+    }
     if (error.statusCode && error.statusCode < 500) {
-      const message =
-        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `The request body is larger than ${bodyLimit} bytes.` : 'The request body could not be read.';
-      return reply.code(400).send({ code: 'malformed_body', message });
+      return reply.code(400).send({ code: 'malformed_body', message: 'The request body could not be read.' });
     }
     req.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ code: 'internal_error', message: 'The service failed; retry the request.' });

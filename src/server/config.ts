@@ -13,12 +13,22 @@ export const defaultConfig = {
   idleTimeoutSec: 30,
   /** Start requests per second allowed for one app_id (the recording service's own limit). */
   rateLimitPerSec: 10,
+  /** Failed authentications a minute allowed from one address, and for one app_id, each counted apart. */
+  failedAuthPerMin: 30,
   sandbox: true,
   /** Create the demo project, its channel and an embedded S3-compatible store on first run. */
   demo: true,
   logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent',
   /** The port of the demo's embedded S3-compatible storage. */
   demoStoragePort: 8788,
+  /** Seconds a client has to send a whole request (headers and body) before it is cut off. */
+  requestTimeoutSec: 30,
+  /** Seconds an idle keep-alive connection is kept open. */
+  keepAliveTimeoutSec: 5,
+  /** Connections open at once; beyond it new ones are refused, so slow clients cannot use up the file descriptors. */
+  maxConnections: 512,
+  /** Seconds a shutdown waits for open requests and running work before the process exits anyway. */
+  shutdownTimeoutSec: 10,
   /** The built docs, served at /docs: where `npm run docs` puts them, or those the server package ships. */
   docsDir: join(packageRoot, 'docs'),
 };
@@ -32,6 +42,7 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   dataDir: { env: 'CLOUDREC_DATA_DIR', parse: (v) => text(v) },
   idleTimeoutSec: { env: 'CLOUDREC_IDLE_TIMEOUT_SEC', parse: (v) => integer(v, 3, 86_400) },
   rateLimitPerSec: { env: 'CLOUDREC_RATE_LIMIT_PER_SEC', parse: (v) => integer(v, 1, 100_000) },
+  failedAuthPerMin: { env: 'CLOUDREC_FAILED_AUTH_PER_MIN', parse: (v) => integer(v, 1, 1_000_000) },
   sandbox: { env: 'CLOUDREC_SANDBOX', parse: (v) => flag(v) },
   demo: { env: 'CLOUDREC_DEMO', parse: (v) => flag(v) },
   logLevel: {
@@ -39,6 +50,10 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
     parse: (v) => oneOf(v, ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const),
   },
   demoStoragePort: { env: 'CLOUDREC_DEMO_STORAGE_PORT', parse: (v) => integer(v, 0, 65535) },
+  requestTimeoutSec: { env: 'CLOUDREC_REQUEST_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
+  keepAliveTimeoutSec: { env: 'CLOUDREC_KEEP_ALIVE_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
+  maxConnections: { env: 'CLOUDREC_MAX_CONNECTIONS', parse: (v) => integer(v, 1, 1_000_000) },
+  shutdownTimeoutSec: { env: 'CLOUDREC_SHUTDOWN_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
 };
 

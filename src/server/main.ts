@@ -83,8 +83,13 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const db = openDatabase(join(config.dataDir, 'cloudrec.db'));
+  let stopping: string | undefined;
   // The stop call of the sandbox API ends a recording through the runner, made just below.
-  const { app, projects, channels, tasks } = buildApp({ config, db, stopTask: (taskId) => runner.stop(taskId) });
+  const { app, projects, channels, tasks } = buildApp({ config, db, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
+  // Every timer and callback handles its own failures; these say so loudly if one was missed,
+  // and keep the server (and the tasks it has accepted) running.
+  process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection (a bug); the server keeps running'));
+  process.on('uncaughtException', (error) => app.log.error({ err: error }, 'uncaught exception (a bug); the server keeps running'));
   const runner = createTaskRunner({
     tasks,
     projects,
@@ -103,10 +108,24 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
-    await runner.shutdown();
-    await app.close();
-    await storage?.close();
-    db.close();
+    // From now on a start gets 503 service_unavailable: no task is created after the recordings end.
+    stopping = 'The service is shutting down';
+    // A client that keeps its request open (or a render that does not stop) cannot hold the process.
+    const deadline = setTimeout(() => {
+      app.log.warn({ after_sec: config.shutdownTimeoutSec }, 'shutdown deadline passed; exiting');
+      process.exit(0);
+    }, config.shutdownTimeoutSec * 1000);
+    deadline.unref();
+    try {
+      await runner.shutdown();
+      app.server.closeIdleConnections();
+      await app.close();
+      await storage?.close();
+      db.close();
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exitCode = 1;
+    }
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -10,7 +10,8 @@ import { apiValidator } from '../spec/api-document.js';
 import type { ChannelSource } from './channel-source.js';
 import { ApiFailure } from './errors.js';
 import type { ProjectStore, StorageSettings } from './project-store.js';
-import type { createRateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
 import type { RecordingSettings, Task, TaskStore } from './task-store.js';
 
@@ -18,7 +19,12 @@ export interface StartRecordingDeps {
   projects: ProjectStore;
   tasks: TaskStore;
   channels: ChannelSource;
-  rateLimiter: ReturnType<typeof createRateLimiter>;
+  /** The app's budget of start requests (identical repeats of an active task spend none). */
+  rateLimiter: RateLimiter;
+  /** Failed authentications, counted apart from the app's budget: per source address and per app_id. */
+  failedAuth: { byAddress: RateLimiter; byApp: RateLimiter };
+  /** Why new tasks are not taken now (shutting down), or nothing. */
+  refusal?: () => string | undefined;
   /** Says why storage settings cannot be used, or nothing when they can. */
   storageProblems: (storage: StorageSettings) => string[];
   /** Called once a new task is on disk. */
@@ -39,28 +45,45 @@ export function recordingSettings(request: StartRecordingRequest): RecordingSett
 const sameSettings = (a: RecordingSettings, b: RecordingSettings) =>
   settingNames.every((name) => a[name] === b[name]);
 
-/** Handles one start request; returns the answer or throws the spec's ApiFailure. */
+const tooMany = (wait: number, what: string) =>
+  new ApiFailure('rate_limited', `${what}; retry after ${wait} second${wait > 1 ? 's' : ''}.`, { 'Retry-After': String(wait) });
+
+/** Seconds a client is asked to wait before retrying a start the service could not take. */
+const unavailableRetrySec = 30;
+
+/** Handles one start request from `address`; returns the answer or throws the spec's ApiFailure. */
 export function startRecording(
   deps: StartRecordingDeps,
   contentType: string | undefined,
   rawBody: string,
+  address = '',
 ): { response: StartRecordingResponse; task: Task } {
   // --- the request itself
   const request = parseStartRequest(contentType, rawBody);
 
-  // --- the app's request rate
-  const wait = deps.rateLimiter.take(request.app_id);
-  if (wait > 0) {
-    throw new ApiFailure(
-      'rate_limited',
-      `More than the allowed requests in one second for app_id ${request.app_id}; retry after ${wait} second${wait > 1 ? 's' : ''}.`,
-      { 'Retry-After': String(wait) },
-    );
+  // --- credentials. Failures are limited apart, so a stranger who knows an app_id cannot spend
+  // the app's budget; an address over its failure limit is not even checked (no guessing).
+  const blocked = deps.failedAuth.byAddress.waitFor(address);
+  if (blocked > 0) throw tooMany(blocked, 'Too many failed authentications from this address');
+  const project = deps.projects.authenticate(request.app_id, request.project_id, request.sign_key);
+  if (!project) {
+    const wait = Math.max(deps.failedAuth.byAddress.take(address), deps.failedAuth.byApp.take(request.app_id));
+    if (wait > 0) throw tooMany(wait, `Too many failed authentications for app_id ${request.app_id}`);
+    throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
   }
 
-  // --- credentials and the project's preconditions
-  const project = deps.projects.authenticate(request.app_id, request.project_id, request.sign_key);
-  if (!project) throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
+  // --- an identical repeat of the active task (a retry after a lost answer) gets its task, free
+  const settings = recordingSettings(request);
+  const active = deps.tasks.activeFor(request.app_id, request.channel);
+  if (active && active.project_id === request.project_id && sameSettings(active.settings, settings)) {
+    return { response: { code: 'success', task_id: active.task_id }, task: active };
+  }
+
+  // --- the app's request rate
+  const wait = deps.rateLimiter.take(request.app_id);
+  if (wait > 0) throw tooMany(wait, `More than the allowed requests in one second for app_id ${request.app_id}`);
+
+  // --- the project's preconditions
   if (!project.recording_enabled) {
     throw new ApiFailure('recording_not_enabled', `Recording is not enabled for project ${project.project_id}.`);
   }
@@ -79,13 +102,7 @@ export function startRecording(
   if (deps.channels.members(request.app_id, request.channel).length === 0) {
     throw new ApiFailure('channel_empty', `No user is in channel ${request.channel}.`);
   }
-  const settings = recordingSettings(request);
-  const active = deps.tasks.activeFor(request.app_id, request.channel);
   if (active) {
-    // An identical repeat (a retry after a lost answer) gets the task that is already recording.
-    if (active.project_id === request.project_id && sameSettings(active.settings, settings)) {
-      return { response: { code: 'success', task_id: active.task_id }, task: active };
-    }
     throw new ApiFailure(
       'channel_already_recording',
       `Channel ${request.channel} is already being recorded by task ${active.task_id} with different settings.`,
@@ -93,12 +110,18 @@ export function startRecording(
   }
 
   // --- the task, on disk before its id is answered
-  const task = deps.tasks.create({
-    app_id: request.app_id,
-    project_id: request.project_id,
-    channel: request.channel,
-    settings,
-  });
+  const refusal = deps.refusal?.();
+  if (refusal) throw unavailable(refusal);
+  let task: Task;
+  try {
+    task = deps.tasks.create({ app_id: request.app_id, project_id: request.project_id, channel: request.channel, settings });
+  } catch (error) {
+    if (!isOutOfSpace(error)) throw error;
+    throw unavailable('The service cannot store new tasks now: its disk is full');
+  }
   deps.onTaskCreated?.(task);
   return { response: { code: 'success', task_id: task.task_id }, task };
 }
+
+const unavailable = (why: string) =>
+  new ApiFailure('service_unavailable', `${why}. Retry after ${unavailableRetrySec} seconds.`, { 'Retry-After': String(unavailableRetrySec) });

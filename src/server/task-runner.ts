@@ -8,6 +8,7 @@ import { renderRecording } from '../recording/render.js';
 import { objectKey } from '../storage/object-key.js';
 import { UploadError, uploadWithRetry } from '../storage/upload.js';
 import type { ChannelSource } from './channel-source.js';
+import { isOutOfSpace } from './storage-errors.js';
 import type { ProjectStore } from './project-store.js';
 import type { Task, TaskStore } from './task-store.js';
 
@@ -41,6 +42,8 @@ const tickMs = 500;
 const uploadPauseMs = 30_000;
 /** Progress goes to the log at most this often per task; the task store always has the latest. */
 const progressLogMs = 5_000;
+/** How often tasks left finalizing or uploading (paused by a full disk, say) are taken up again. */
+const resumeEveryMs = 30_000;
 
 class Aborted extends Error {}
 
@@ -58,8 +61,13 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
 
   const folder = (taskId: number) => join(deps.recordingsDir, String(taskId));
 
+  /** Records progress; best effort, so a full disk never ends the work it reports on. */
   function setProgress(taskId: number, step: string, done: number, total: number) {
-    deps.tasks.update(taskId, { progress: { step, done, total } });
+    try {
+      deps.tasks.update(taskId, { progress: { step, done, total } });
+    } catch (error) {
+      if (!isOutOfSpace(error)) throw error;
+    }
     const t = now();
     if (t - (lastProgressLog.get(taskId) ?? 0) >= progressLogMs) {
       lastProgressLog.set(taskId, t);
@@ -199,11 +207,20 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       } catch (error) {
         if (error instanceof Aborted || shutdown.signal.aborted) {
           // Left as it is in the store; the next start resumes it.
-          deps.log.info({ task_id: taskId, state: deps.tasks.get(taskId)?.state }, 'task paused by shutdown');
+          deps.log.info({ task_id: taskId }, 'task paused by shutdown');
           return;
         }
         const reason = error instanceof Error ? error.message : String(error);
-        fail(taskId, `Making the files failed: ${reason}`);
+        if (isOutOfSpace(error)) {
+          // Nothing is lost: the task stays where it was and is taken up again once there is room.
+          deps.log.error({ task_id: taskId, retry_in_ms: resumeEveryMs, reason }, 'task paused: the disk is full');
+          return;
+        }
+        try {
+          fail(taskId, `Making the files failed: ${reason}`);
+        } catch (failing) {
+          deps.log.error({ task_id: taskId, reason, err: failing }, 'task could not be marked failed; it will be tried again');
+        }
       } finally {
         working.delete(taskId);
         lastProgressLog.delete(taskId);
@@ -212,17 +229,29 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     working.set(taskId, run);
   }
 
-  /** Ends recordings whose channel has been empty for the idle timeout; shows recording progress. */
+  /**
+   * Ends recordings whose channel has been empty for the idle timeout (a recording's progress is
+   * computed when it is read, so nothing is written for the others), and every `resumeEveryMs`
+   * takes up tasks left finalizing or uploading. Runs on a timer: it never throws.
+   */
+  let lastResume = now();
   function tick() {
     const t = now();
-    for (const task of deps.tasks.list('recording')) {
-      const emptySince = deps.channels.emptySince(task.app_id, task.channel);
-      const started = Date.parse(task.created_at);
-      if (emptySince !== undefined && t - Math.max(emptySince, started) >= deps.idleTimeoutSec * 1000) {
-        end(task.task_id, 'idle_timeout');
-      } else {
-        setProgress(task.task_id, 'recording', (t - started) / 1000, 0);
+    try {
+      for (const task of deps.tasks.list('recording')) {
+        const emptySince = deps.channels.emptySince(task.app_id, task.channel);
+        const started = Date.parse(task.created_at);
+        if (emptySince !== undefined && t - Math.max(emptySince, started) >= deps.idleTimeoutSec * 1000) {
+          end(task.task_id, 'idle_timeout');
+        }
       }
+      if (t - lastResume >= resumeEveryMs) {
+        lastResume = t;
+        for (const task of [...deps.tasks.list('finalizing'), ...deps.tasks.list('uploading')].reverse()) work(task.task_id);
+      }
+    } catch (error) {
+      // A full disk or a failing database: the next tick tries again.
+      deps.log.error({ err: error, out_of_space: isOutOfSpace(error) }, 'checking the recordings failed; trying again');
     }
   }
 

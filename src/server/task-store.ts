@@ -21,7 +21,8 @@ interface TaskRow {
   progress: string | null;
 }
 
-const toTask = (row: TaskRow): Task => ({
+/** A task as stored; a recording's progress (seconds so far) is computed here, not written on a timer. */
+const toTask = (row: TaskRow, at: number): Task => ({
   task_id: row.task_id,
   app_id: row.app_id,
   project_id: row.project_id,
@@ -33,7 +34,12 @@ const toTask = (row: TaskRow): Task => ({
   end_reason: row.end_reason,
   failure_reason: row.failure_reason,
   files: JSON.parse(row.files) as Task['files'],
-  progress: row.progress === null ? null : (JSON.parse(row.progress) as Task['progress']),
+  progress:
+    row.progress !== null
+      ? (JSON.parse(row.progress) as Task['progress'])
+      : row.state === 'recording'
+        ? { step: 'recording', done: Math.max(0, (at - row.created_at) / 1000), total: 0 }
+        : null,
 });
 
 /** The changes a task can go through after it is created. */
@@ -62,18 +68,21 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
       const { lastInsertRowid } = insert.run({ ...fields, settings: JSON.stringify(fields.settings), created_at: now() });
-      return toTask(byId.get(Number(lastInsertRowid))!);
+      return toTask(byId.get(Number(lastInsertRowid))!, now());
     },
     get: (taskId: number): Task | undefined => {
       const row = byId.get(taskId);
-      return row && toTask(row);
+      return row && toTask(row, now());
     },
     /** The task recording the channel now, if any. */
     activeFor: (appId: string, channel: string): Task | undefined => {
       const row = active.get(appId, channel);
-      return row && toTask(row);
+      return row && toTask(row, now());
     },
-    list: (state?: TaskState): Task[] => (state ? inState.all(state) : all.all()).map(toTask),
+    list: (state?: TaskState): Task[] => {
+      const at = now();
+      return (state ? inState.all(state) : all.all()).map((row) => toTask(row, at));
+    },
     /** Applies `changes` to the task and returns it. */
     update(taskId: number, changes: TaskChanges): Task {
       const sets = Object.keys(changes).map((column) => `${column} = @${column}`);
@@ -81,7 +90,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
         Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
       );
       if (sets.length) db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
-      return toTask(byId.get(taskId)!);
+      return toTask(byId.get(taskId)!, now());
     },
     /** Epoch ms of a task's start, for timelines. */
     createdAt: (taskId: number): number => byId.get(taskId)!.created_at,

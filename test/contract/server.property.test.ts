@@ -18,7 +18,7 @@ const channels = ['busy-room', 'empty-room', 'other-room'];
 
 beforeAll(async () => {
   // The limit is the service's, not what this test is about: high enough never to be hit.
-  server = await startReferenceServer({ CLOUDREC_RATE_LIMIT_PER_SEC: '100000', CLOUDREC_LOG_LEVEL: 'warn' });
+  server = await startReferenceServer({ CLOUDREC_RATE_LIMIT_PER_SEC: '100000', CLOUDREC_FAILED_AUTH_PER_MIN: '1000000', CLOUDREC_LOG_LEVEL: 'warn' });
   await arrangeProject(server.baseUrl, projects.ready);
   await arrangeProject(server.baseUrl, { ...projects.off, uids: [] });
   await sandbox(server.baseUrl, 'PATCH', '/sandbox/projects/prop-app/off', { recording_enabled: false });

@@ -7,7 +7,7 @@ import { documentedFailures, requestProblems, responseProblems } from '../suppor
 
 /** How to make a target answer one way: a client call (with headers) or a raw HTTP request. */
 export type Arrangement =
-  | { kind: 'client'; body: StartRecordingRequest; headers?: Record<string, string>; repeat?: number }
+  | { kind: 'client'; body: StartRecordingRequest; headers?: Record<string, string>; before?: StartRecordingRequest[] }
   | { kind: 'raw'; contentType: string; body: string; headers?: Record<string, string> };
 
 export interface ContractTarget {
@@ -44,7 +44,7 @@ async function perform(baseUrl: string, arrangement: Arrangement) {
   // One request per call: each answer is the point, not what a retry would make of it.
   const client = createClient({ baseUrl, fetch: sendAndRecord, headers: arrangement.headers, maxRetries: 0 });
   let result;
-  for (let i = 0; i < (arrangement.repeat ?? 1); i++) result = await client.startRecording(arrangement.body);
+  for (const body of [...(arrangement.before ?? []), arrangement.body]) result = await client.startRecording(body);
   return { response: exchanges.at(-1)!.response, result, requests: exchanges.map((e) => e.request) };
 }
 

@@ -121,20 +121,73 @@ describe('the reference server app', () => {
 
   test('answers rate_limited with Retry-After once an app goes over its requests per second', async () => {
     const { start } = await arrangedApp({ rateLimitPerSec: 2 });
-    const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await start({ sign_key: `wrong-${i}` })).statusCode);
-    expect(statuses).toEqual([401, 401, 429]);
-    const limited = await start();
+    const statuses = [(await start()).statusCode, (await start({ layout_mode: 2 })).statusCode];
+    const limited = await start({ layout_mode: 1 });
+    expect([...statuses, limited.statusCode]).toEqual([200, 409, 429]);
     expect(limited.json()).toMatchObject({ code: 'rate_limited' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(limited))).toEqual([]);
   });
 
-  test('answers a body over the size limit with malformed_body, not a 5xx', async () => {
+  test("failed authentications do not spend the app's budget: a flood with a wrong key leaves the real client served", async () => {
+    const { app, start } = await arrangedApp({ rateLimitPerSec: 2 });
+    const stranger = (i: number) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/cloudRecord',
+        remoteAddress: '203.0.113.9',
+        headers: { 'content-type': 'application/json' },
+        payload: { ...ids, sign_key: `wrong-${i}` },
+      });
+    for (let i = 0; i < 20; i++) expect((await stranger(i)).statusCode).toBe(401);
+    expect((await start()).statusCode).toBe(200);
+  });
+
+  test('failed authentications are limited apart, per source address and per app_id', async () => {
+    const { app } = await arrangedApp({ failedAuthPerMin: 3 });
+    const from = (remoteAddress: string, sign_key: string) =>
+      app.inject({ method: 'POST', url: '/v1/cloudRecord', remoteAddress, headers: { 'content-type': 'application/json' }, payload: { ...ids, sign_key } });
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push((await from('198.51.100.1', `guess-${i}`)).statusCode);
+    expect(guesses).toEqual([401, 401, 401, 429]);
+    // That address is not even checked any more, the right key included: no guessing from it.
+    const blocked = await from('198.51.100.1', signKey);
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(1);
+    // The app_id's failure budget is spent for every address, but the real key still gets in.
+    expect((await from('198.51.100.2', 'another-guess')).statusCode).toBe(429);
+    expect((await from('198.51.100.2', signKey)).statusCode).toBe(200);
+  });
+
+  test("an identical repeat of an active task gets its task_id, spending none of the app's budget", async () => {
+    const { start } = await arrangedApp({ rateLimitPerSec: 2 });
+    const first = (await start()).json().task_id;
+    const repeats = await Promise.all(Array.from({ length: 50 }, () => start()));
+    expect(repeats.map((r) => r.statusCode)).toEqual(Array(50).fill(200));
+    expect(new Set(repeats.map((r) => r.json().task_id))).toEqual(new Set([first]));
+  });
+
+  test('answers a start it cannot store (a full disk) with 503 service_unavailable and Retry-After, and stays up', async () => {
+    const { db, start, app, channels } = await arrangedApp({ rateLimitPerSec: 1000 });
+    for (let i = 0; i < 200; i++) channels.join(ids.app_id, `full-${i}`, 1, { audio: true, video: true, dual_stream: false });
+    // A database that cannot grow: SQLite answers SQLITE_FULL, as on a full disk.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    const answers = [];
+    for (let i = 0; i < 200; i++) answers.push(await start({ channel: `full-${i}` }));
+    expect(new Set(answers.map((a) => a.statusCode))).toEqual(new Set([200, 503]));
+    const full = answers.find((a) => a.statusCode !== 200);
+    expect(full?.statusCode).toBe(503);
+    expect(full?.json()).toMatchObject({ code: 'service_unavailable', message: expect.stringMatching(/disk is full/) });
+    expect(full?.headers['retry-after']).toBe('30');
+    expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(full!))).toEqual([]);
+    expect((await app.inject({ method: 'GET', url: '/sandbox/tasks' })).statusCode).toBe(200);
+  });
+
+  test('answers a body over the size limit the spec states with 413 body_too_large, not a 5xx', async () => {
     const { start } = await arrangedApp();
     const answer = await start({ channel: 'x'.repeat(100_000) });
-    expect(answer.statusCode).toBe(400);
-    expect(answer.json()).toMatchObject({ code: 'malformed_body' });
+    expect(answer.statusCode).toBe(413);
+    expect(answer.json()).toMatchObject({ code: 'body_too_large', message: 'The request body is larger than 65536 bytes.' });
     expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(answer))).toEqual([]);
   });
 

@@ -29,3 +29,26 @@ test('does not count refused requests against the window', () => {
   t = 1000;
   expect(limiter.take('a')).toBe(0);
 });
+
+test('forgets keys whose window has emptied, so 100,000 app_ids seen once leave nothing behind', () => {
+  let t = 0;
+  const limiter = createRateLimiter(10, () => t);
+  for (let i = 0; i < 100_000; i++) limiter.take(`app-${i}`);
+  expect(limiter.size).toBe(100_000);
+  t = 1000;
+  limiter.take('now');
+  expect(limiter.size).toBe(1);
+});
+
+test('waitFor tells the wait without counting a request', () => {
+  let t = 0;
+  const limiter = createRateLimiter(2, () => t, 60_000);
+  expect(limiter.waitFor('a')).toBe(0);
+  limiter.take('a');
+  limiter.take('a');
+  expect(limiter.waitFor('a')).toBe(60);
+  t = 30_000;
+  expect(limiter.waitFor('a')).toBe(30);
+  t = 60_001;
+  expect(limiter.waitFor('a')).toBe(0);
+});

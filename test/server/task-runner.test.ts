@@ -185,3 +185,107 @@ describe('the task runner', () => {
     await next.shutdown();
   });
 });
+
+describe('the task runner on a full disk', () => {
+  /** Makes every write of the task store fail as SQLite does when its disk is full, while `disk.full`. */
+  function fullDisk(tasks: TaskRunnerDeps['tasks'], disk: { full: boolean }) {
+    const update = tasks.update.bind(tasks);
+    tasks.update = (taskId, changes) => {
+      if (disk.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      return update(taskId, changes);
+    };
+  }
+
+  test('a tick that cannot write keeps the server up, and ends the recording once there is room', async () => {
+    const errors: string[] = [];
+    const { clock, channels, tasks, newTask, runner, deps } = arrange(okUpload);
+    const disk = { full: true };
+    fullDisk(tasks, disk);
+    deps.log = { ...quiet, error: (_f: object, message: string) => void errors.push(message) };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUnhandled);
+    const watching = createTaskRunner(deps);
+    try {
+      channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+      const task = newTask();
+      clock.t += 2_000;
+      channels.leave('app', 'room', 7);
+      watching.start();
+      clock.t += 60_000; // past the idle timeout: the tick tries to end it, and cannot write
+      while (!errors.includes('checking the recordings failed; trying again')) await new Promise((r) => setTimeout(r, 20));
+      expect(tasks.get(task.task_id)!.state).toBe('recording');
+      disk.full = false;
+      while (tasks.get(task.task_id)!.state === 'recording') await new Promise((r) => setTimeout(r, 20));
+      await watching.idle();
+      expect(tasks.get(task.task_id)).toMatchObject({ state: 'completed', end_reason: 'idle_timeout' });
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+      await watching.shutdown();
+      await runner.shutdown();
+    }
+  });
+
+  test('an upload whose result cannot be written is paused, not failed, and completed once there is room', async () => {
+    const { clock, channels, tasks, newTask, runner, deps } = arrange(okUpload);
+    const disk = { full: false };
+    fullDisk(tasks, disk);
+    const upload = deps.upload!;
+    let uploads = 0;
+    deps.upload = async (...args) => {
+      if (++uploads === 1) disk.full = true; // the disk fills while the first upload goes up
+      return upload(...args);
+    };
+    const paused = createTaskRunner(deps);
+    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    clock.t += 3_000;
+    paused.start();
+    paused.stop(task.task_id);
+    await paused.idle();
+    expect(tasks.get(task.task_id)).toMatchObject({ state: 'uploading', failure_reason: null });
+    disk.full = false;
+    clock.t += 30_000;
+    while (tasks.get(task.task_id)!.state !== 'completed') await new Promise((r) => setTimeout(r, 20));
+    await paused.shutdown();
+    await runner.shutdown();
+  });
+
+  test('work that runs out of space is paused, not failed, and taken up again', async () => {
+    let full = true;
+    const { clock, channels, tasks, newTask, runner, deps } = arrange(okUpload);
+    const render = deps.render!;
+    deps.render = async (plan, dir, options) => {
+      if (full) throw Object.assign(new Error('making mix.mp4 failed: ffmpeg exited with 1: No space left on device'), {});
+      return render(plan, dir, options);
+    };
+    const paused = createTaskRunner(deps);
+    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    clock.t += 3_000;
+    paused.start();
+    paused.stop(task.task_id);
+    await paused.idle();
+    expect(tasks.get(task.task_id)).toMatchObject({ state: 'finalizing', failure_reason: null });
+    full = false;
+    clock.t += 30_000; // the next resume sweep takes it up
+    while (tasks.get(task.task_id)!.state !== 'completed') await new Promise((r) => setTimeout(r, 20));
+    await paused.shutdown();
+    await runner.shutdown();
+  });
+
+  test("a recording's progress is computed when read, not written on the timer", async () => {
+    const { clock, channels, tasks, newTask, runner, db } = arrange(okUpload);
+    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    runner.start();
+    clock.t += 12_500;
+    await new Promise((r) => setTimeout(r, 600)); // a tick or more
+    expect(db.prepare('SELECT progress FROM tasks WHERE task_id = ?').get(task.task_id)).toEqual({ progress: null });
+    expect(tasks.get(task.task_id)!.progress).toEqual({ step: 'recording', done: 12.5, total: 0 });
+    await runner.shutdown();
+  });
+});

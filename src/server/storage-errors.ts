@@ -1,0 +1,11 @@
+// Whether a failure is the disk (or the database file) being full: then the work waits and is
+// tried again, instead of failing for good.
+
+const codes = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** True for "no space left": an errno, SQLite's SQLITE_FULL, or ffmpeg's words for it. */
+export function isOutOfSpace(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && codes.has(code)) return true;
+  return typeof message === 'string' && /No space left on device|database or disk is full|Disk quota exceeded/i.test(message);
+}
