@@ -15,13 +15,21 @@ export interface ReferenceServer {
   remove(): void;
 }
 
-/** Starts the reference server as a real process on a free port, its data in a temp folder (or `dataDir`). */
+/**
+ * Starts the reference server as a real process on a free port, its data in a temp folder (or
+ * `dataDir`): from the source through tsx, or `compiled` (dist/, built by `npm run build`), where
+ * the process's own pid must be the server's.
+ */
 export async function startReferenceServer(
   env: Record<string, string> = {},
   dataDir = mkdtempSync(join(tmpdir(), 'cloudrec-server-')),
+  { compiled = false } = {},
 ): Promise<ReferenceServer> {
   const port = await freePort();
-  const process = await startProcess(join(projectRoot, 'node_modules/.bin/tsx'), [join(projectRoot, 'src/server/main.ts')], {
+  const [command, args] = compiled
+    ? ['node', [join(projectRoot, 'dist/src/server/main.js')]]
+    : [join(projectRoot, 'node_modules/.bin/tsx'), [join(projectRoot, 'src/server/main.ts')]];
+  const process = await startProcess(command, args, {
     ready: /reference server on http/,
     env: {
       CLOUDREC_PORT: String(port),
