@@ -394,7 +394,7 @@ export interface components {
              * @default false
              */
             dual_stream?: boolean;
-            /** @description A media file on the server's disk to publish instead of the synthetic test pattern and tone. Its audio and video streams are published as far as `audio` and `video` allow. */
+            /** @description The name of a file in the server's media folder (the `mediaDir` setting, `<dataDir>/media` by default) to publish instead of the synthetic test pattern and tone, looped. A name relative to that folder, without `.` or `..` parts; it must lead to a regular file inside the folder once symbolic links are followed. Nothing else is read, and no URL is fetched. Its audio and video streams are published as far as `audio` and `video` allow. */
             media_file?: string;
         };
         /**

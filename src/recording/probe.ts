@@ -28,7 +28,8 @@ export interface Probe {
 
 /** The streams and duration of the file at `path`. */
 export async function probeMedia(path: string, ffprobePath = 'ffprobe'): Promise<Probe> {
-  const { stdout } = await run(ffprobePath, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', path], {
+  // Local files only: a name that looks like a URL or a protocol is not followed.
+  const { stdout } = await run(ffprobePath, ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_streams', '-show_format', `file:${path}`], {
     maxBuffer: 16 * 1024 * 1024,
   });
   const json = JSON.parse(stdout) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string; bit_rate?: string } };

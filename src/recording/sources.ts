@@ -1,6 +1,7 @@
 // What a sandbox user publishes, as ffmpeg inputs: a synthetic source (a test pattern with the
 // user's id on it and a tone whose pitch depends on the uid), or a media file played in a loop.
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Publisher } from './plan.js';
 import { probeMedia, type Probe } from './probe.js';
 
@@ -37,12 +38,21 @@ export interface AudioInput {
   kbps: number;
 }
 
-/** A file's probe, read once per file and kept. */
+/** A file's probe, read once per file and kept. ffprobe's own words stay out of the error: they may quote the file. */
 const probes = new Map<string, Promise<Probe>>();
 const probeOnce = (path: string) => {
-  if (!probes.has(path)) probes.set(path, probeMedia(path));
+  if (!probes.has(path)) {
+    const probe = probeMedia(path).catch(() => {
+      probes.delete(path);
+      throw new Error(`the media file ${basename(path)} is not audio or video that ffmpeg can read`);
+    });
+    probes.set(path, probe);
+  }
   return probes.get(path)!;
 };
+
+/** ffmpeg input arguments of a media file, looped: local files only, the name never read as a protocol. */
+const loopedFile = (path: string, seconds: number) => ['-protocol_whitelist', 'file', '-stream_loop', '-1', '-t', seconds.toFixed(3), '-i', `file:${path}`];
 
 const fraction = (rate: string | undefined) => {
   const [n, d] = (rate ?? '15/1').split('/').map(Number);
@@ -58,7 +68,7 @@ export async function videoInput(publisher: Publisher, seconds: number, lowStrea
     if (!stream?.width || !stream.height) return undefined;
     const divide = low ? 2 : 1;
     return {
-      args: ['-stream_loop', '-1', '-t', seconds.toFixed(3), '-i', publisher.media_file],
+      args: loopedFile(publisher.media_file, seconds),
       stream: 'v:0',
       width: Math.round(stream.width / divide / 2) * 2,
       height: Math.round(stream.height / divide / 2) * 2,
@@ -87,7 +97,7 @@ export async function audioInput(publisher: Publisher, seconds: number): Promise
     const stream = (await probeOnce(publisher.media_file)).streams.find((s) => s.codec_type === 'audio');
     if (!stream) return undefined;
     return {
-      args: ['-stream_loop', '-1', '-t', seconds.toFixed(3), '-i', publisher.media_file],
+      args: loopedFile(publisher.media_file, seconds),
       stream: 'a:0',
       sampleRate: Number(stream.sample_rate ?? 48_000),
       channels: stream.channels ?? 2,

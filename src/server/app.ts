@@ -146,7 +146,7 @@ export function buildApp(options: AppOptions) {
         const task = tasks.get(taskId)!;
         return task.state === 'recording' ? tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }) : task;
       });
-    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask });
+    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: config.mediaDir });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
       for (const [method, operation] of Object.entries(item)) {
         const operationId = (operation as { operationId?: string }).operationId;

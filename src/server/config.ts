@@ -29,6 +29,8 @@ export const defaultConfig = {
   maxConnections: 512,
   /** Seconds a shutdown waits for open requests and running work before the process exits anyway. */
   shutdownTimeoutSec: 10,
+  /** The folder whose files sandbox users may publish (media_file names one inside it); empty: `<dataDir>/media`. */
+  mediaDir: '',
   /** The built docs, served at /docs: where `npm run docs` puts them, or those the server package ships. */
   docsDir: join(packageRoot, 'docs'),
 };
@@ -54,6 +56,7 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   keepAliveTimeoutSec: { env: 'CLOUDREC_KEEP_ALIVE_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   maxConnections: { env: 'CLOUDREC_MAX_CONNECTIONS', parse: (v) => integer(v, 1, 1_000_000) },
   shutdownTimeoutSec: { env: 'CLOUDREC_SHUTDOWN_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
+  mediaDir: { env: 'CLOUDREC_MEDIA_DIR', parse: (v) => text(v) },
   docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
 };
 
@@ -121,5 +124,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`${source}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
     }
   }
+  if (config.mediaDir === '') config.mediaDir = join(String(config.dataDir), 'media');
   return config as Config;
 }

@@ -1,6 +1,7 @@
 // The reference server process: configuration, database, the demo project on first run,
 // listening, the start banner, and a graceful shutdown.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -83,6 +84,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const db = openDatabase(join(config.dataDir, 'cloudrec.db'));
+  mkdirSync(config.mediaDir, { recursive: true });
   let stopping: string | undefined;
   // The stop call of the sandbox API ends a recording through the runner, made just below.
   const { app, projects, channels, tasks } = buildApp({ config, db, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
@@ -96,6 +98,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     channels: channels.source,
     log: app.log,
     recordingsDir: join(config.dataDir, 'recordings'),
+    mediaDir: config.mediaDir,
     idleTimeoutSec: config.idleTimeoutSec,
   });
 

@@ -6,6 +6,7 @@ import type {
   SchemaProjectSettings as ProjectSettings,
 } from '../../generated/sandbox-types.js';
 import type { ChannelMember } from './channel-source.js';
+import { MediaFileError, resolveMediaFile } from './media-folder.js';
 import { storageSummary, type Project, type ProjectStore, type StorageSettings } from './project-store.js';
 import type { SandboxChannels } from './sandbox-channels.js';
 import { SandboxFailure, type SpecRequest } from './spec-request.js';
@@ -17,6 +18,8 @@ export interface SandboxDeps {
   tasks: TaskStore;
   /** Ends a task's recording now (a stop call). */
   stopTask: (taskId: number) => Task;
+  /** The folder whose files users may publish. */
+  mediaDir: string;
 }
 
 type Handler = (request: SpecRequest) => { status: number; body?: unknown };
@@ -70,6 +73,14 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
     }),
     joinChannel: ({ params, body }) => {
       const settings = body as Required<Omit<MemberSettings, 'media_file'>> & MemberSettings;
+      if (settings.media_file !== undefined) {
+        try {
+          resolveMediaFile(deps.mediaDir, settings.media_file);
+        } catch (error) {
+          if (error instanceof MediaFileError) throw new SandboxFailure(400, 'invalid_parameter', error.message);
+          throw error;
+        }
+      }
       const member = deps.channels.join(params.app_id as string, params.channel as string, params.uid as number, settings);
       return { status: 200, body: memberView(member) };
     },

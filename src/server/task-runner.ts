@@ -8,6 +8,7 @@ import { renderRecording } from '../recording/render.js';
 import { objectKey } from '../storage/object-key.js';
 import { UploadError, uploadWithRetry } from '../storage/upload.js';
 import type { ChannelSource } from './channel-source.js';
+import { resolveMediaFile } from './media-folder.js';
 import { isOutOfSpace } from './storage-errors.js';
 import type { ProjectStore } from './project-store.js';
 import type { Task, TaskStore } from './task-store.js';
@@ -29,6 +30,8 @@ export interface TaskRunnerDeps {
   log: RunnerLog;
   /** Where files wait until their upload is confirmed, one folder per task. */
   recordingsDir: string;
+  /** The folder media_file names are resolved in (checked again at render time). */
+  mediaDir?: string;
   idleTimeoutSec: number;
   now?: () => number;
   /** Replaceable for tests of the lifecycle alone; the real ones by default. */
@@ -102,7 +105,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
           audio: p.member.audio,
           video: p.member.video,
           dual_stream: p.member.dualStream,
-          ...(p.member.mediaFile ? { media_file: p.member.mediaFile } : {}),
+          ...(p.member.mediaFile ? { media_file: resolveMediaFile(deps.mediaDir ?? '', p.member.mediaFile) } : {}),
         },
         from: Math.max(0, (p.from - from) / 1000),
         to: (Math.min(p.to ?? to, to) - from) / 1000,
