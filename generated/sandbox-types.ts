@@ -250,7 +250,7 @@ export interface components {
          */
         StorageSettings: {
             /**
-             * @description The S3-compatible endpoint's URL, `http://` or `https://`.
+             * @description The S3-compatible endpoint's URL, `http://` or `https://`, with no user name or password in it (the credentials go in `access_key_id` and `secret_access_key`).
              * @example http://127.0.0.1:9000
              */
             endpoint: string;

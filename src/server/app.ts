@@ -5,11 +5,12 @@ import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
-import type { Config } from './config.js';
+import { mediaFolder, type Config } from './config.js';
 import type { Db } from './database.js';
 import { ApiFailure } from './errors.js';
 import { createProjectStore, type StorageSettings } from './project-store.js';
 import { createRateLimiter } from './rate-limiter.js';
+import type { SecretBox } from './secret-box.js';
 import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   now?: () => number;
   /** Why new tasks are refused now (the server is shutting down), or nothing. */
   refusal?: () => string | undefined;
+  /** Seals storage secrets in the database (by default under a key of this process alone). */
+  secretBox?: SecretBox;
 }
 
 const requestIdPattern = new RegExp(
@@ -44,7 +47,7 @@ const bodyLimit = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBod
 export function buildApp(options: AppOptions) {
   const now = options.now ?? Date.now;
   const { config, db } = options;
-  const projects = createProjectStore(db);
+  const projects = createProjectStore(db, options.secretBox);
   const channels = createSandboxChannels(db, now);
   const tasks = createTaskStore(db, now);
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
@@ -146,7 +149,7 @@ export function buildApp(options: AppOptions) {
         const task = tasks.get(taskId)!;
         return task.state === 'recording' ? tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }) : task;
       });
-    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: config.mediaDir });
+    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: mediaFolder(config) });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
       for (const [method, operation] of Object.entries(item)) {
         const operationId = (operation as { operationId?: string }).operationId;

@@ -29,6 +29,8 @@ export const defaultConfig = {
   maxConnections: 512,
   /** Seconds a shutdown waits for open requests and running work before the process exits anyway. */
   shutdownTimeoutSec: 10,
+  /** The key that seals storage secrets at rest, 32 bytes in base64; empty: made and kept in `<dataDir>/secret.key`. */
+  secretKey: '',
   /** The folder whose files sandbox users may publish (media_file names one inside it); empty: `<dataDir>/media`. */
   mediaDir: '',
   /** The built docs, served at /docs: where `npm run docs` puts them, or those the server package ships. */
@@ -38,7 +40,7 @@ export const defaultConfig = {
 export type Config = typeof defaultConfig;
 
 /** Each setting: its environment variable, its key in the config file, and how to read it. */
-const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => Config[K] } } = {
+const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => Config[K]; secret?: boolean } } = {
   host: { env: 'CLOUDREC_HOST', parse: (v) => text(v) },
   port: { env: 'CLOUDREC_PORT', parse: (v) => integer(v, 0, 65535) },
   dataDir: { env: 'CLOUDREC_DATA_DIR', parse: (v) => text(v) },
@@ -57,6 +59,7 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   maxConnections: { env: 'CLOUDREC_MAX_CONNECTIONS', parse: (v) => integer(v, 1, 1_000_000) },
   shutdownTimeoutSec: { env: 'CLOUDREC_SHUTDOWN_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   mediaDir: { env: 'CLOUDREC_MEDIA_DIR', parse: (v) => text(v) },
+  secretKey: { env: 'CLOUDREC_SECRET_KEY', parse: (v) => text(v), secret: true },
   docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
 };
 
@@ -121,9 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       config[key] = setting.parse(raw);
     } catch (e) {
-      throw new ConfigError(`${source}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
+      // A secret's value is never echoed, not even a wrong one.
+      throw new ConfigError(`${source}: ${(e as Error).message}${setting.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
     }
   }
-  if (config.mediaDir === '') config.mediaDir = join(String(config.dataDir), 'media');
   return config as Config;
 }
+
+/** The media folder the configuration names: `mediaDir`, or `<dataDir>/media` when it is empty. */
+export const mediaFolder = (config: Config) => config.mediaDir || join(config.dataDir, 'media');

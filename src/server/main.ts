@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, mediaFolder, type Config } from './config.js';
 import { openDatabase, type Db } from './database.js';
+import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { createProjectStore } from './project-store.js';
 import type { createSandboxChannels } from './sandbox-channels.js';
@@ -83,11 +84,23 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     return;
   }
-  const db = openDatabase(join(config.dataDir, 'cloudrec.db'));
-  mkdirSync(config.mediaDir, { recursive: true });
+  let db: Db;
+  let secretBox: SecretBox;
+  let built: ReturnType<typeof buildApp>;
   let stopping: string | undefined;
-  // The stop call of the sandbox API ends a recording through the runner, made just below.
-  const { app, projects, channels, tasks } = buildApp({ config, db, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
+  try {
+    secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+    db = openDatabase(join(config.dataDir, 'cloudrec.db'));
+    mkdirSync(mediaFolder(config), { recursive: true });
+    // The stop call of the sandbox API ends a recording through the runner, made just below.
+    built = buildApp({ config, db, secretBox, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
+  } catch (error) {
+    if (!(error instanceof SecretKeyError)) throw error;
+    console.error(`cloudrec: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { app, projects, channels, tasks } = built;
   // Every timer and callback handles its own failures; these say so loudly if one was missed,
   // and keep the server (and the tasks it has accepted) running.
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection (a bug); the server keeps running'));
@@ -98,7 +111,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     channels: channels.source,
     log: app.log,
     recordingsDir: join(config.dataDir, 'recordings'),
-    mediaDir: config.mediaDir,
+    mediaDir: mediaFolder(config),
     idleTimeoutSec: config.idleTimeoutSec,
   });
 

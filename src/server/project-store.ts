@@ -3,6 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchemaStorageSettings } from '../../generated/sandbox-types.js';
 import type { Db } from './database.js';
+import { createSecretBox, type SecretBox } from './secret-box.js';
 
 /** Storage settings as the sandbox API takes them, defaults applied. */
 export type StorageSettings = Required<SchemaStorageSettings>;
@@ -29,14 +30,21 @@ const hashKey = (key: string, salt: Buffer) => createHash('sha256').update(salt)
 const decoySalt = randomBytes(16);
 const decoyHash = hashKey('decoy', decoySalt);
 
-const toProject = (row: ProjectRow): Project => ({
-  app_id: row.app_id,
-  project_id: row.project_id,
-  recording_enabled: row.recording_enabled === 1,
-  storage: row.storage ? (JSON.parse(row.storage) as StorageSettings) : null,
-});
+/**
+ * The projects in `db`, storage secrets sealed by `box` (by default under a key of this process
+ * alone, for tests and in-memory use). Secrets stored unsealed by an older version are sealed
+ * when the store opens.
+ */
+export function createProjectStore(db: Db, box: SecretBox = createSecretBox(randomBytes(32))) {
+  const toProject = (row: ProjectRow): Project => {
+    const storage = row.storage ? (JSON.parse(row.storage) as StorageSettings) : null;
+    if (storage) storage.secret_access_key = box.open(storage.secret_access_key);
+    return { app_id: row.app_id, project_id: row.project_id, recording_enabled: row.recording_enabled === 1, storage };
+  };
+  /** The storage settings as stored: the secret sealed. */
+  const stored = (storage: StorageSettings | null) =>
+    storage ? JSON.stringify({ ...storage, secret_access_key: box.seal(storage.secret_access_key) }) : null;
 
-export function createProjectStore(db: Db) {
   const select = db.prepare<[string, string], ProjectRow>('SELECT * FROM projects WHERE app_id = ? AND project_id = ?');
   const upsert = db.prepare(
     `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
@@ -49,6 +57,16 @@ export function createProjectStore(db: Db) {
     upsert.run(row);
     return toProject(row);
   };
+
+  // Seal what an older version stored in plain text; check that the key opens what is sealed.
+  const reseal = db.prepare('UPDATE projects SET storage = ? WHERE app_id = ? AND project_id = ?');
+  db.transaction(() => {
+    for (const row of db.prepare<[], ProjectRow>('SELECT * FROM projects WHERE storage IS NOT NULL').all()) {
+      const storage = JSON.parse(row.storage!) as StorageSettings;
+      if (box.isSealed(storage.secret_access_key)) box.open(storage.secret_access_key);
+      else reseal.run(stored(storage), row.app_id, row.project_id);
+    }
+  })();
 
   return {
     get(appId: string, projectId: string): Project | undefined {
@@ -73,7 +91,7 @@ export function createProjectStore(db: Db) {
         key_salt: salt,
         key_hash: hashKey(settings.sign_key, salt),
         recording_enabled: settings.recording_enabled ? 1 : 0,
-        storage: settings.storage ? JSON.stringify(settings.storage) : null,
+        storage: stored(settings.storage),
       });
     },
 
@@ -91,7 +109,7 @@ export function createProjectStore(db: Db) {
         key_salt: salt,
         key_hash: changes.sign_key === undefined ? row.key_hash : hashKey(changes.sign_key, salt),
         recording_enabled: changes.recording_enabled === undefined ? row.recording_enabled : changes.recording_enabled ? 1 : 0,
-        storage: changes.storage === undefined ? row.storage : changes.storage ? JSON.stringify(changes.storage) : null,
+        storage: changes.storage === undefined ? row.storage : stored(changes.storage),
       });
     },
   };
@@ -103,5 +121,18 @@ export type ProjectStore = ReturnType<typeof createProjectStore>;
 export function storageSummary(storage: StorageSettings | null) {
   if (!storage) return null;
   const { secret_access_key: _secret, ...summary } = storage;
-  return summary;
+  return { ...summary, endpoint: withoutUserinfo(summary.endpoint) };
+}
+
+/** An endpoint without any user name or password in it (the API refuses them; older rows may have one). */
+function withoutUserinfo(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return endpoint;
+  }
 }
