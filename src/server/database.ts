@@ -1,7 +1,7 @@
 // The server's SQLite database: opened durable (every accepted task is on disk before its id is
 // answered) and migrated to the current schema.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type Db = Database.Database;
@@ -34,15 +34,49 @@ const migrations = [
    CREATE INDEX tasks_channel_state ON tasks (app_id, channel, state);`,
 ];
 
-/** Opens (creating if needed) the database at `path`, or in memory for ':memory:'. */
+/** A database that cannot be used as it is: the message names the file, what is wrong, and what to do. */
+export class DatabaseError extends Error {}
+
+const advice = (path: string) =>
+  `Restore ${path} from a backup, or move it (and any ${path}-wal and ${path}-shm beside it) aside to start with an empty database.`;
+
+/** Opens (creating if needed) the database at `path`, or in memory for ':memory:'; checks it first. */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  if (path === ':memory:') return prepare(new Database(path));
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path) && !statSync(path).isFile()) {
+    throw new DatabaseError(`The database ${path} is not a file (a directory or something else is in its place). ${advice(path)}`);
+  }
+  let db: Db | undefined;
+  try {
+    db = new Database(path);
+    // A quick check reads every page's structure: a damaged page is found now, not when a task is read.
+    const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check).filter((r) => r !== 'ok');
+    if (problems.length) throw new DatabaseError(`The database ${path} is damaged (${problems.slice(0, 3).join('; ')}). ${advice(path)}`);
+    return prepare(db);
+  } catch (error) {
+    db?.close();
+    if (error instanceof DatabaseError) throw error;
+    const code = (error as { code?: string }).code;
+    const what =
+      code === 'SQLITE_NOTADB' ? 'is not a SQLite database (its header is not one)'
+      : code === 'SQLITE_CORRUPT' ? 'is damaged'
+      : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM' ? 'cannot be opened for writing (check its permissions and its folder)'
+      : code === 'SQLITE_FULL' ? 'cannot be written: the disk is full'
+      : `cannot be opened (${(error as Error).message})`;
+    throw new DatabaseError(`The database ${path} ${what}. ${code === 'SQLITE_FULL' ? 'Free some space and start again.' : advice(path)}`);
+  }
+}
+
+function prepare(db: Db): Db {
   db.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before better-sqlite3 returns, so an answered task_id survives a crash.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > migrations.length) {
+    throw new DatabaseError(`The database ${db.name} was written by a newer cloudrec (schema ${version}, this one knows ${migrations.length}). Run that version, or restore a backup.`);
+  }
   db.transaction(() => {
     for (let v = version; v < migrations.length; v++) db.exec(migrations[v]!);
     db.pragma(`user_version = ${migrations.length}`);

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, mediaFolder, type Config } from './config.js';
-import { openDatabase, type Db } from './database.js';
+import { DatabaseError, openDatabase, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { createProjectStore } from './project-store.js';
@@ -95,7 +95,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     // The stop call of the sandbox API ends a recording through the runner, made just below.
     built = buildApp({ config, db, secretBox, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
   } catch (error) {
-    if (!(error instanceof SecretKeyError)) throw error;
+    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError)) throw error;
     console.error(`cloudrec: ${error.message}`);
     process.exitCode = 2;
     return;
