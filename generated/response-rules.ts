@@ -52,7 +52,8 @@ export const responseRules: Readonly<Record<string, BodyRule>> = {
         "enum": [
           "invalid_parameter",
           "audio_only_and_video_only",
-          "malformed_body"
+          "malformed_body",
+          "malformed_request"
         ]
       },
       "message": {
@@ -91,6 +92,25 @@ export const responseRules: Readonly<Record<string, BodyRule>> = {
         "type": "string",
         "enum": [
           "recording_not_enabled"
+        ]
+      },
+      "message": {
+        "type": "string",
+        "minLength": 1
+      }
+    }
+  },
+  "408": {
+    "required": [
+      "code",
+      "message"
+    ],
+    "closed": true,
+    "fields": {
+      "code": {
+        "type": "string",
+        "enum": [
+          "request_timeout"
         ]
       },
       "message": {
@@ -169,6 +189,25 @@ export const responseRules: Readonly<Record<string, BodyRule>> = {
         "type": "string",
         "enum": [
           "rate_limited"
+        ]
+      },
+      "message": {
+        "type": "string",
+        "minLength": 1
+      }
+    }
+  },
+  "431": {
+    "required": [
+      "code",
+      "message"
+    ],
+    "closed": true,
+    "fields": {
+      "code": {
+        "type": "string",
+        "enum": [
+          "headers_too_large"
         ]
       },
       "message": {

@@ -234,7 +234,7 @@ export interface components {
              * @description The cause.
              * @enum {string}
              */
-            code: "invalid_parameter" | "malformed_body" | "unsupported_media_type" | "not_found" | "internal_error";
+            code: "invalid_parameter" | "malformed_body" | "malformed_request" | "body_too_large" | "unsupported_media_type" | "not_found" | "request_timeout" | "headers_too_large" | "internal_error";
             /** @description What went wrong, naming the field at fault where there is one. */
             message: string;
         };
@@ -569,6 +569,16 @@ export interface components {
         };
     };
     responses: {
+        /** @description The request is invalid (the message names the field at fault), or the HTTP request itself is malformed. */
+        BadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
         /** @description There is no such project, user or task. */
         NotFound: {
             headers: {
@@ -579,8 +589,48 @@ export interface components {
                 "application/json": components["schemas"]["SandboxError"];
             };
         };
-        /** @description The request is invalid; the message names the field at fault. */
-        BadRequest: {
+        /** @description The request was not sent in full in time. */
+        RequestTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
+        /** @description The body is larger than 65,536 bytes. */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
+        /** @description The request headers are too large. */
+        HeadersTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
+        /** @description The service failed; the request may be retried. */
+        InternalError: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
+        /** @description The body is not sent as `application/json`. */
+        UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
@@ -649,8 +699,13 @@ export type SchemaTaskFile = components['schemas']['TaskFile'];
 export type SchemaTaskProgress = components['schemas']['TaskProgress'];
 export type SchemaTask = components['schemas']['Task'];
 export type SchemaTaskList = components['schemas']['TaskList'];
-export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
+export type ResponseNotFound = components['responses']['NotFound'];
+export type ResponseRequestTimeout = components['responses']['RequestTimeout'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
+export type ResponseHeadersTooLarge = components['responses']['HeadersTooLarge'];
+export type ResponseInternalError = components['responses']['InternalError'];
+export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ParameterAppId = components['parameters']['AppId'];
 export type ParameterProjectId = components['parameters']['ProjectId'];
 export type ParameterChannel = components['parameters']['Channel'];
@@ -689,7 +744,12 @@ export interface operations {
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     putProject: {
@@ -727,6 +787,11 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     patchProject: {
@@ -765,6 +830,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     getChannel: {
@@ -798,6 +868,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     joinChannel: {
@@ -840,6 +914,11 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     leaveChannel: {
@@ -875,7 +954,12 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     listTasks: {
@@ -901,6 +985,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     getTask: {
@@ -928,7 +1016,12 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     stopTask: {
@@ -956,7 +1049,12 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
 }
@@ -968,7 +1066,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "unsupported_media_type", "not_found", "internal_error"];
+export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "malformed_request", "body_too_large", "unsupported_media_type", "not_found", "request_timeout", "headers_too_large", "internal_error"];
 export const taskStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskState"]> = ["recording", "finalizing", "uploading", "completed", "failed"];
 export const isAudioOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isAudioOnly"]> = [0, 1];
 export const isVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isVideoOnly"]> = [0, 1];

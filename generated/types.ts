@@ -207,7 +207,7 @@ export interface components {
          * @description The cause of a failure, one value per cause.
          * @enum {string}
          */
-        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "body_too_large" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "malformed_request" | "body_too_large" | "request_timeout" | "headers_too_large" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error" | "service_unavailable";
         /**
          * Error
          * @description The body of every failure response.
@@ -222,7 +222,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is invalid: a field breaks its rule, `isAudioOnly` and `isVideoOnly` are both 1, or the body is not a JSON object. */
+        /** @description The request is invalid: a field breaks its rule, `isAudioOnly` and `isVideoOnly` are both 1, the body is not a JSON object, or the HTTP request itself is malformed. */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -231,7 +231,7 @@ export interface components {
             content: {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
-                    code?: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body";
+                    code?: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "malformed_request";
                 };
             };
         };
@@ -258,6 +258,19 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "recording_not_enabled";
+                };
+            };
+        };
+        /** @description The request was not sent in full in time. */
+        RequestTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "request_timeout";
                 };
             };
         };
@@ -314,6 +327,19 @@ export interface components {
                 };
             };
         };
+        /** @description The request headers are too large. */
+        HeadersTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "headers_too_large";
+                };
+            };
+        };
         /** @description The service failed; the request may be retried. */
         InternalError: {
             headers: {
@@ -365,10 +391,12 @@ export type SchemaError = components['schemas']['Error'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseForbidden = components['responses']['Forbidden'];
+export type ResponseRequestTimeout = components['responses']['RequestTimeout'];
 export type ResponseConflict = components['responses']['Conflict'];
 export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
+export type ResponseHeadersTooLarge = components['responses']['HeadersTooLarge'];
 export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
 export type HeaderRequestId = components['headers']['RequestId'];
@@ -402,10 +430,12 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -426,13 +456,15 @@ export const startRecordingRequestIsAudioOnlyValues: ReadonlyArray<FlattenedDeep
 export const startRecordingRequestIsVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["isVideoOnly"]> = [0, 1];
 export const startRecordingRequestIs_mixing_enabledValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["is_mixing_enabled"]> = [0, 1];
 export const startRecordingRequestStream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["stream_type"]> = [0, 1];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "body_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable"];
-export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request", "body_too_large", "request_timeout", "headers_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable"];
+export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request"];
 export const componentsResponsesUnauthorizedContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Unauthorized"]["content"]["application/json"]["code"]> = ["invalid_credentials"];
 export const componentsResponsesForbiddenContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Forbidden"]["content"]["application/json"]["code"]> = ["recording_not_enabled"];
+export const componentsResponsesRequestTimeoutContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["RequestTimeout"]["content"]["application/json"]["code"]> = ["request_timeout"];
 export const componentsResponsesConflictContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Conflict"]["content"]["application/json"]["code"]> = ["storage_not_configured", "channel_empty", "channel_already_recording"];
 export const componentsResponsesPayloadTooLargeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["PayloadTooLarge"]["content"]["application/json"]["code"]> = ["body_too_large"];
 export const componentsResponsesUnsupportedMediaTypeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["UnsupportedMediaType"]["content"]["application/json"]["code"]> = ["unsupported_media_type"];
 export const componentsResponsesTooManyRequestsContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["TooManyRequests"]["content"]["application/json"]["code"]> = ["rate_limited"];
+export const componentsResponsesHeadersTooLargeContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["HeadersTooLarge"]["content"]["application/json"]["code"]> = ["headers_too_large"];
 export const componentsResponsesInternalErrorContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["InternalError"]["content"]["application/json"]["code"]> = ["internal_error"];
 export const componentsResponsesServiceUnavailableContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["ServiceUnavailable"]["content"]["application/json"]["code"]> = ["service_unavailable"];

@@ -163,8 +163,8 @@ describe('timeouts and cancellation', () => {
 });
 
 describe('retries', () => {
-  test.each([500, 502, 503, 504])('a %i is retried, and the answer after it returned', async (status) => {
-    const failure = status === 500 ? { code: 'internal_error', message: 'x' } : '';
+  test.each([408, 500, 502, 503, 504])('a %i is retried, and the answer after it returned', async (status) => {
+    const failure = status === 500 ? { code: 'internal_error', message: 'x' } : status === 408 ? { code: 'request_timeout', message: 'x' } : '';
     const { sent, fetch } = scriptedFetch({ status, body: failure }, { status: 200, body: success });
     const result = await createClient({ baseUrl: 'http://api.test', fetch }).startRecording(body);
     expect(result).toMatchObject({ ok: true, data: success, attempts: 2 });

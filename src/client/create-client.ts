@@ -34,7 +34,7 @@ export interface ClientOptions {
   timeoutMs?: number;
   /**
    * How many times a failed attempt is tried again (default 2; 0 turns retries off). Retried: no
-   * answer (network failure, timeout), 429 (after its `Retry-After`), 500, 502, 503 and 504, with
+   * answer (network failure, timeout), 429 (after its `Retry-After`), 408, 500, 502, 503 and 504, with
    * exponential backoff and jitter. Retrying a start is safe: the service answers a repeat of an
    * active task's request with that task's `task_id`, so a start whose answer was lost does not
    * start a second recording.

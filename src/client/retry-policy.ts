@@ -1,7 +1,7 @@
 // When a failed attempt is tried again, and after how long.
 
-/** Statuses after which the same request may succeed: rate limited, or the service or a gateway failed. */
-const retryableStatuses = new Set([429, 500, 502, 503, 504]);
+/** Statuses after which the same request may succeed: not sent in time, rate limited, or the service or a gateway failed. */
+const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Defaults of the retry and timeout options. */
 export const defaultRetry = {

@@ -8,6 +8,7 @@ import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
 import type { Db } from './database.js';
 import { ApiFailure } from './errors.js';
+import { clientError, frameworkError } from './framework-answers.js';
 import { createProjectStore, type StorageSettings } from './project-store.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { SecretBox } from './secret-box.js';
@@ -40,6 +41,12 @@ const requestIdPattern = new RegExp(
   (apiValidator.resolve('/components/headers/RequestId/schema').value as { pattern: string }).pattern,
 );
 
+const longestPathParameter = Math.max(
+  ...Object.values((sandboxDocument.components as { parameters: Record<string, { in: string; schema: { maxLength?: number; $ref?: string } }> }).parameters)
+    .filter((p) => p.in === 'path')
+    .map((p) => p.schema.maxLength ?? 128),
+);
+
 // The spec's limit on a request body (x-maxBytes of the start request's body).
 const bodyLimit = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;
 
@@ -63,8 +70,16 @@ export function buildApp(options: AppOptions) {
     bodyLimit,
     // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
     requestTimeout: config.requestTimeoutSec * 1000,
-    connectionTimeout: config.requestTimeoutSec * 1000,
+    // Node checks those timeouts this often (30 s by default, longer than the timeouts themselves).
+    http: { connectionsCheckingInterval: Math.min(1000, config.requestTimeoutSec * 500) },
+    // A socket idle this long is closed; longer than the request timeout, so a slow request gets its 408 first.
+    connectionTimeout: (config.requestTimeoutSec + 5) * 1000,
     keepAliveTimeout: config.keepAliveTimeoutSec * 1000,
+    // Answers before any route runs, in the spec's shape too.
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
+    // Path parameters as long as the sandbox spec allows them, percent-encoded (up to 6 characters a UTF-16 unit).
+    routerOptions: { maxParamLength: 6 * longestPathParameter },
     // While closing, requests still get the app's own answers (a start: 503 service_unavailable), not Fastify's.
     return503OnClosing: false,
     // X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one.
