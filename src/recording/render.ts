@@ -151,6 +151,9 @@ async function compositeVideo(plan: RecordingPlan, inputs: string[][], first: nu
   return { filters, label: '[vout]', encode: h264(fps, kbps), drawn: overlays > 0 };
 }
 
+/** The mix's ceiling before encoding, linear: -3 dBFS, the room AAC at 48 kbps needs not to pass full scale. */
+export const mixLimit = 0.708;
+
 /** The mixed audio: every user's audio while it is there, mixed, at the audioProfile's channels and bitrate. */
 async function compositeAudio(plan: RecordingPlan, inputs: string[][], first: number) {
   const filters: string[] = [];
@@ -164,7 +167,16 @@ async function compositeAudio(plan: RecordingPlan, inputs: string[][], first: nu
     mixed.push(`[a${uid}]`);
   }
   const profile = audioProfiles[plan.settings.audioProfile as 0 | 1 | 2];
-  if (mixed.length) filters.push(`${mixed.join('')}amix=inputs=${mixed.length}:normalize=0:duration=longest[aout]`);
+  // Summed at full level (normalize=0), so a speaker is as loud with ten others as alone; then in
+  // the file's own channels (a later downmix would change the peaks), the limiter keeps the sum
+  // under full scale (see mixLimit), its delay compensated.
+  if (mixed.length) {
+    const layout = profile.channels === 1 ? 'mono' : 'stereo';
+    filters.push(
+      `${mixed.join('')}amix=inputs=${mixed.length}:normalize=0:duration=longest,aformat=channel_layouts=${layout},` +
+        `alimiter=limit=${mixLimit}:attack=5:release=50:level=0:latency=1[aout]`,
+    );
+  }
   return { filters, label: '[aout]', encode: aac(profile.channels, profile.kbps), heard: mixed.length > 0 };
 }
 

@@ -1,6 +1,7 @@
 // One file to a project's S3-compatible bucket: multipart above the part size, confirmed by
 // reading the object's size back, retried with backoff while the failure can pass, and failing
 // at once with a clear reason when the store refuses (credentials, bucket, permissions).
+import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -81,19 +82,45 @@ export function classifyUploadError(error: unknown, settings: StorageSettings): 
   return new UploadError(`could not reach or write to ${where}: ${detail}`, false);
 }
 
-/** Uploads the file at `path` to `key`, confirms the stored size, and resolves with it. */
+/** The file's SHA-256, hex. */
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** True when the store already holds this very file at `key`: the same size and the SHA-256 we sent with it. */
+async function alreadyStored(client: S3Client, bucket: string, key: string, bytes: number, sha256: string): Promise<boolean> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength === bytes && head.Metadata?.sha256 === sha256;
+  } catch {
+    return false; // not there (or not readable): upload it
+  }
+}
+
+/**
+ * Uploads the file at `path` to `key`, confirms the stored size, and resolves with it. An object
+ * the store already holds whole (a crash after the store took it, before the task recorded it)
+ * is not sent again: `skipped`.
+ */
 export async function uploadFile(
   settings: StorageSettings,
   key: string,
   path: string,
   options: UploadOptions = {},
-): Promise<{ bytes: number }> {
+): Promise<{ bytes: number; skipped?: boolean }> {
   const bytesTotal = statSync(path).size;
   const client = createS3Client(settings);
   try {
+    const sha256 = await sha256Of(path);
+    if (await alreadyStored(client, settings.bucket, key, bytesTotal, sha256)) {
+      options.onProgress?.({ bytesDone: bytesTotal, bytesTotal });
+      return { bytes: bytesTotal, skipped: true };
+    }
     const upload = new Upload({
       client,
-      params: { Bucket: settings.bucket, Key: key, Body: createReadStream(path), ContentLength: bytesTotal },
+      params: { Bucket: settings.bucket, Key: key, Body: createReadStream(path), ContentLength: bytesTotal, Metadata: { sha256 } },
       partSize: options.partSizeBytes ?? uploadDefaults.partSizeBytes,
       queueSize: 2,
       leavePartsOnError: false,
@@ -141,7 +168,7 @@ export async function uploadWithRetry(
     maxDelayMs?: number;
     onRetry?: (attempt: number, error: UploadError, delayMs: number) => void;
   } = {},
-): Promise<{ bytes: number }> {
+): Promise<{ bytes: number; skipped?: boolean }> {
   const { retries = uploadDefaults.retries, baseDelayMs = uploadDefaults.baseDelayMs, maxDelayMs = uploadDefaults.maxDelayMs } = options;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { S3ServiceException } from '@aws-sdk/client-s3';
-import { classifyUploadError, retryDelayMs, uploadFile, uploadWithRetry, UploadError, type UploadProgress } from '../../src/storage/upload.js';
-import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { classifyUploadError, createS3Client, retryDelayMs, uploadFile, uploadWithRetry, UploadError, type UploadProgress } from '../../src/storage/upload.js';
+import { startStorageServer, storageBucket, type StorageServer } from '../support/s3rver.js';
 
 let storage: StorageServer;
 const dir = mkdtempSync(join(tmpdir(), 'cloudrec-upload-'));
@@ -33,6 +33,24 @@ describe('uploadFile', () => {
     expect(result.bytes).toBe(150_000);
     expect(sha(await storage.download('p/room/1/small.m4a'))).toBe(sha(readFileSync(path)));
     expect(progress.at(-1)).toEqual({ bytesDone: 150_000, bytesTotal: 150_000 });
+  });
+
+  test('does not send again an object the store already holds whole; sends a changed file of the same size', async () => {
+    const path = fileOf('again.m4a', 90_000);
+    const key = 'p/room/2/again.m4a';
+    const client = createS3Client(storage.settings());
+    const modified = async () => (await client.send(new HeadObjectCommand({ Bucket: storageBucket, Key: key }))).LastModified?.getTime();
+    expect(await uploadFile(storage.settings(), key, path)).toEqual({ bytes: 90_000 });
+    const first = await modified();
+    await new Promise((r) => setTimeout(r, 1_100)); // the store's clock has a resolution of a second
+    // As after a crash between the store taking the object and the task recording it.
+    expect(await uploadFile(storage.settings(), key, path)).toEqual({ bytes: 90_000, skipped: true });
+    expect(await modified()).toBe(first);
+    writeFileSync(path, randomBytes(90_000));
+    expect(await uploadFile(storage.settings(), key, path)).toEqual({ bytes: 90_000 });
+    expect(await modified()).toBeGreaterThan(first!);
+    expect(sha(await storage.download(key))).toBe(sha(readFileSync(path)));
+    client.destroy();
   });
 
   test('stores a file larger than a part in several parts, byte for byte', async () => {
