@@ -234,7 +234,7 @@ export interface components {
              * @description The cause.
              * @enum {string}
              */
-            code: "invalid_parameter" | "malformed_body" | "malformed_request" | "body_too_large" | "unsupported_media_type" | "not_found" | "request_timeout" | "headers_too_large" | "internal_error";
+            code: "invalid_parameter" | "malformed_body" | "malformed_request" | "body_too_large" | "unsupported_media_type" | "unauthorized" | "not_found" | "request_timeout" | "headers_too_large" | "internal_error";
             /** @description What went wrong, naming the field at fault where there is one. */
             message: string;
         };
@@ -579,6 +579,18 @@ export interface components {
                 "application/json": components["schemas"]["SandboxError"];
             };
         };
+        /** @description The server has an admin token, and the request does not carry it. */
+        Unauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                /** @description `Bearer`: the scheme the token is sent with. */
+                "WWW-Authenticate": "Bearer";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
         /** @description There is no such project, user or task. */
         NotFound: {
             headers: {
@@ -700,6 +712,7 @@ export type SchemaTaskProgress = components['schemas']['TaskProgress'];
 export type SchemaTask = components['schemas']['Task'];
 export type SchemaTaskList = components['schemas']['TaskList'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
+export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseRequestTimeout = components['responses']['RequestTimeout'];
 export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
@@ -745,6 +758,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
@@ -787,6 +801,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -829,6 +844,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
@@ -868,6 +884,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
@@ -914,6 +931,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -955,6 +973,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
@@ -985,6 +1004,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
@@ -1017,6 +1037,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
@@ -1050,6 +1071,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
@@ -1066,7 +1088,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "malformed_request", "body_too_large", "unsupported_media_type", "not_found", "request_timeout", "headers_too_large", "internal_error"];
+export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "malformed_request", "body_too_large", "unsupported_media_type", "unauthorized", "not_found", "request_timeout", "headers_too_large", "internal_error"];
 export const taskStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskState"]> = ["recording", "finalizing", "uploading", "completed", "failed"];
 export const isAudioOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isAudioOnly"]> = [0, 1];
 export const isVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isVideoOnly"]> = [0, 1];

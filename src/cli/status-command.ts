@@ -13,12 +13,13 @@ Options:
   --follow     keep watching, with a progress display, until the task is completed or failed
   --interval   seconds between checks with --follow (default 0.5)
   --url <url>  where the server is (default ${defaultUrl})
+  --token      the server's admin token, when it has one (default: $CLOUDREC_ADMIN_TOKEN)
   --json       print the task as JSON (with --follow: once, when it ends)`;
 
-async function fetchTask(url: string, taskId: number): Promise<Task> {
+async function fetchTask(url: string, taskId: number, token: string | undefined): Promise<Task> {
   let response: Response;
   try {
-    response = await fetch(`${url}/sandbox/tasks/${taskId}`);
+    response = await fetch(`${url}/sandbox/tasks/${taskId}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (error) {
     const cause = (error as Error).cause as { code?: string; message?: string } | undefined;
     throw new CliError(`Could not reach ${url} (${cause?.code ?? cause?.message ?? (error as Error).message}). Is the server running (\`cloudrec serve\`)?`, exitCodes.unreachable);
@@ -67,12 +68,15 @@ export async function statusCommand(args: string[], print: (line: string) => voi
       follow: { type: 'boolean', default: false },
       interval: { type: 'string', default: '0.5' },
       url: { type: 'string', default: defaultUrl },
+      token: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     'status',
     true,
   );
   const url = baseUrlFlag(String(values.url));
+  // The flag, or the same variable the server reads, so a token is not typed on every call.
+  const token = typeof values.token === 'string' ? values.token : process.env.CLOUDREC_ADMIN_TOKEN;
   const taskId = Number(positionals[0]);
   if (positionals.length !== 1 || !Number.isSafeInteger(taskId) || taskId < 1) {
     throw new CliError('status takes one task_id, a positive integer: cloudrec status <task_id>', exitCodes.usage);
@@ -80,7 +84,7 @@ export async function statusCommand(args: string[], print: (line: string) => voi
   const interval = Number(values.interval);
   if (!(interval > 0)) throw new CliError('--interval: must be a number of seconds above 0', exitCodes.usage);
 
-  let task = await fetchTask(url, taskId);
+  let task = await fetchTask(url, taskId, token);
   if (values.follow) {
     let lastKey = '';
     while (task.state !== 'completed' && task.state !== 'failed') {
@@ -89,7 +93,7 @@ export async function statusCommand(args: string[], print: (line: string) => voi
       else if (progressKey(task) !== lastKey) print(progressLine(task));
       lastKey = progressKey(task);
       await new Promise((resolve) => setTimeout(resolve, interval * 1000));
-      task = await fetchTask(url, taskId);
+      task = await fetchTask(url, taskId, token);
     }
     if (out.isTTY) out.write('\r\x1b[2K');
   }

@@ -1,6 +1,6 @@
 // The reference server as a Fastify app, apart from the process that runs it (main.ts):
 // the public API, the sandbox control API, the specs and the docs.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
@@ -156,7 +156,10 @@ export function buildApp(options: AppOptions) {
     }
   });
 
-  // --- the sandbox control API, routed from its spec
+  // --- the sandbox control API, routed from its spec, behind the admin token when there is one
+  const expected = createHash('sha256').update(`Bearer ${config.adminToken}`).digest();
+  const adminAllowed = (authorization: string | undefined) =>
+    !config.adminToken || timingSafeEqual(createHash('sha256').update(authorization ?? '').digest(), expected);
   if (config.sandbox) {
     const stopTask =
       options.stopTask ??
@@ -176,6 +179,10 @@ export function buildApp(options: AppOptions) {
           url: path.replace(/\{([^}]+)\}/g, ':$1'),
           handler: async (req, reply) => {
             try {
+              if (!adminAllowed(req.headers.authorization)) {
+                reply.header('www-authenticate', 'Bearer');
+                throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.');
+              }
               const request = readSpecRequest(sandboxValidator, path, method, {
                 params: req.params as Record<string, string>,
                 query: req.query as Record<string, string>,

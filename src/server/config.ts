@@ -29,6 +29,8 @@ export const defaultConfig = {
   maxConnections: 512,
   /** Seconds a shutdown waits for open requests and running work before the process exits anyway. */
   shutdownTimeoutSec: 10,
+  /** The token the sandbox API asks for (`Authorization: Bearer`); empty: none, allowed only on a loopback address. */
+  adminToken: '',
   /** The key that seals storage secrets at rest, 32 bytes in base64; empty: made and kept in `<dataDir>/secret.key`. */
   secretKey: '',
   /** The folder whose files sandbox users may publish (media_file names one inside it); empty: `<dataDir>/media`. */
@@ -60,6 +62,7 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   shutdownTimeoutSec: { env: 'CLOUDREC_SHUTDOWN_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   mediaDir: { env: 'CLOUDREC_MEDIA_DIR', parse: (v) => text(v) },
   secretKey: { env: 'CLOUDREC_SECRET_KEY', parse: (v) => text(v), secret: true },
+  adminToken: { env: 'CLOUDREC_ADMIN_TOKEN', parse: (v) => token(v), secret: true },
   docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
 };
 
@@ -73,6 +76,10 @@ export class ConfigError extends Error {}
 
 function text(v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw new Error('must be a non-empty string');
+  return v;
+}
+function token(v: unknown): string {
+  if (typeof v !== 'string' || v.length < 16 || /\s/.test(v)) throw new Error('must be at least 16 characters, without spaces');
   return v;
 }
 function integer(v: unknown, min: number, max: number): number {
@@ -128,8 +135,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`${source}: ${(e as Error).message}${setting.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
     }
   }
-  return config as Config;
+  const loaded = config as Config;
+  // On another address than loopback, anyone on the network could drive the sandbox.
+  if (loaded.sandbox && !loaded.adminToken && !isLoopback(loaded.host)) {
+    throw new ConfigError(
+      `CLOUDREC_ADMIN_TOKEN: required when the sandbox API is served on ${loaded.host}, an address other than loopback (or switch the sandbox off: CLOUDREC_SANDBOX=off)`,
+    );
+  }
+  return loaded;
 }
+
+/** True for the loopback addresses, where only this machine can connect. */
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /** The media folder the configuration names: `mediaDir`, or `<dataDir>/media` when it is empty. */
 export const mediaFolder = (config: Config) => config.mediaDir || join(config.dataDir, 'media');

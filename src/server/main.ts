@@ -146,6 +146,9 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
+  if (config.sandbox && !config.adminToken) {
+    app.log.warn({ host: config.host }, 'the sandbox API has no admin token: anyone who can reach this address can change every project (set CLOUDREC_ADMIN_TOKEN)');
+  }
   const address = await app.listen({ host: config.host, port: config.port });
   runner.start();
   console.log(banner(address, signKey, config));

@@ -9,7 +9,7 @@ import { mediaType } from './start-request.js';
 export class SandboxFailure extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'invalid_parameter' | 'malformed_body' | 'unsupported_media_type' | 'not_found' | 'internal_error',
+    readonly code: 'invalid_parameter' | 'malformed_body' | 'unsupported_media_type' | 'unauthorized' | 'not_found' | 'internal_error',
     message: string,
   ) {
     super(message);

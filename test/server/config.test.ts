@@ -19,7 +19,7 @@ describe('loadConfig', () => {
 
   test.each([
     ['CLOUDREC_PORT', '9000', { port: 9000 }],
-    ['CLOUDREC_HOST', '0.0.0.0', { host: '0.0.0.0' }],
+    ['CLOUDREC_HOST', '::1', { host: '::1' }],
     ['CLOUDREC_IDLE_TIMEOUT_SEC', '3', { idleTimeoutSec: 3 }],
     ['CLOUDREC_RATE_LIMIT_PER_SEC', '1000', { rateLimitPerSec: 1000 }],
     ['CLOUDREC_SANDBOX', 'off', { sandbox: false }],
