@@ -167,6 +167,8 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
           onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
           onRetry: (attempt, error, delayMs) =>
             deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
+          onLeftover: (uploadId) =>
+            deps.log.warn({ task_id: task.task_id, file: file.name, upload_id: uploadId }, 'a multipart upload could not be aborted; the next upload of this file aborts it'),
         });
       } catch (error) {
         if (shutdown.signal.aborted) throw new Aborted();

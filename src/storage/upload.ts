@@ -3,7 +3,13 @@
 // at once with a clear reason when the store refuses (credentials, bucket, permissions).
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SchemaStorageSettings as StorageSettings } from '../../generated/sandbox-types.js';
 
@@ -28,6 +34,47 @@ export interface UploadOptions {
   onProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
   partSizeBytes?: number;
+  /** Makes the S3 client (tests give one that speaks to a store of their own). */
+  createClient?: (settings: StorageSettings) => S3Client;
+  /** Told of multipart uploads that could not be aborted (they stay in the bucket until a later start). */
+  onLeftover?: (uploadId: string, error: unknown) => void;
+}
+
+/** Aborts of a failed multipart upload are tried this many times, this far apart, before it is left for the next start. */
+const abortAttempts = 3;
+const abortDelayMs = 500;
+
+/** Aborts multipart upload `uploadId` of `key`, trying again a few times; false when the store would not take it. */
+async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string, onLeftover?: UploadOptions['onLeftover']) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      return true;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchUpload') return true; // gone already
+      if (attempt >= abortAttempts) {
+        onLeftover?.(uploadId, error);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, abortDelayMs * attempt));
+    }
+  }
+}
+
+/**
+ * Aborts the multipart uploads of `key` an earlier run left in the bucket (its process killed, or
+ * its abort refused). A store that cannot list them (s3rver) has nothing found.
+ */
+async function abortStaleUploads(client: S3Client, bucket: string, key: string, onLeftover?: UploadOptions['onLeftover']) {
+  let uploads: { Key?: string; UploadId?: string }[];
+  try {
+    uploads = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
+  } catch {
+    return;
+  }
+  for (const upload of uploads) {
+    if (upload.Key === key && upload.UploadId) await abortUpload(client, bucket, key, upload.UploadId, onLeftover);
+  }
 }
 
 /** An upload that did not happen. `permanent`: retrying cannot help (the store refused). */
@@ -111,22 +158,25 @@ export async function uploadFile(
   options: UploadOptions = {},
 ): Promise<{ bytes: number; skipped?: boolean }> {
   const bytesTotal = statSync(path).size;
-  const client = createS3Client(settings);
+  const client = (options.createClient ?? createS3Client)(settings);
+  const partSize = options.partSizeBytes ?? uploadDefaults.partSizeBytes;
+  let upload: Upload | undefined;
   try {
     const sha256 = await sha256Of(path);
     if (await alreadyStored(client, settings.bucket, key, bytesTotal, sha256)) {
       options.onProgress?.({ bytesDone: bytesTotal, bytesTotal });
       return { bytes: bytesTotal, skipped: true };
     }
-    const upload = new Upload({
+    if (bytesTotal > partSize) await abortStaleUploads(client, settings.bucket, key, options.onLeftover);
+    upload = new Upload({
       client,
       params: { Bucket: settings.bucket, Key: key, Body: createReadStream(path), ContentLength: bytesTotal, Metadata: { sha256 } },
-      partSize: options.partSizeBytes ?? uploadDefaults.partSizeBytes,
+      partSize,
       queueSize: 2,
       leavePartsOnError: false,
     });
     upload.on('httpUploadProgress', (p) => options.onProgress?.({ bytesDone: Math.min(p.loaded ?? 0, bytesTotal), bytesTotal }));
-    const abort = () => void upload.abort();
+    const abort = () => void upload?.abort();
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       if (options.signal?.aborted) throw new UploadError('the upload was aborted.', false);
@@ -141,6 +191,11 @@ export async function uploadFile(
     options.onProgress?.({ bytesDone: bytesTotal, bytesTotal });
     return { bytes: bytesTotal };
   } catch (error) {
+    // lib-storage aborts a failed multipart upload once; if the store refused that, try again.
+    const leftover = (upload as unknown as { uploadId?: string; abortMultipartUploadCommand?: unknown } | undefined);
+    if (leftover?.uploadId && leftover.abortMultipartUploadCommand) {
+      await abortUpload(client, settings.bucket, key, leftover.uploadId, options.onLeftover);
+    }
     if (options.signal?.aborted) throw new UploadError('the upload was aborted.', false);
     throw classifyUploadError(error, settings);
   } finally {
