@@ -4,28 +4,15 @@
 // the spec and a validator. A schema keyword the client's checker does not know fails the build,
 // so no rule of the spec is dropped on the way.
 
+// The shapes are the generated module's own (type-only, so generating needs no earlier output).
+import type { BodyRule, FieldRule } from '../generated/response-rules.js';
+
 type Schema = Record<string, unknown>;
 
 /** The keywords of a field the client checks (src/client/response-check.ts). */
 const fieldKeywords = new Set(['type', 'const', 'enum', 'minimum', 'maximum', 'minLength']);
 /** Keywords that only document a schema. */
 const documentation = new Set(['title', 'description', 'examples', 'example', 'x-enumDescriptions']);
-
-export interface FieldRule {
-  type: 'string' | 'integer';
-  const?: string | number;
-  enum?: (string | number)[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-}
-
-export interface BodyRule {
-  required: string[];
-  /** No field beyond `fields` (additionalProperties: false). */
-  closed: boolean;
-  fields: Record<string, FieldRule>;
-}
 
 function resolver(spec: Schema) {
   return function resolve(schema: Schema): Schema {
