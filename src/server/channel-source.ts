@@ -26,4 +26,6 @@ export interface ChannelSource {
   presences(appId: string, channel: string, from: number, to: number): MemberPresence[];
   /** When the channel last became empty (ms), or undefined while someone is in it. */
   emptySince(appId: string, channel: string): number | undefined;
+  /** Calls `listener` after each join or leave, so a watcher looks at that channel alone, not at every channel. */
+  watch?(listener: (appId: string, channel: string) => void): void;
 }

@@ -70,6 +70,11 @@ export function createSandboxChannels(db: Db, now: () => number = Date.now) {
     },
   );
 
+  const watchers: ((appId: string, channel: string) => void)[] = [];
+  const changed = (appId: string, channel: string) => {
+    for (const watcher of watchers) watcher(appId, channel);
+  };
+
   const source: ChannelSource = {
     members: (appId, channel) => current.all(appId, channel).map(toMember),
     presences: (appId, channel, from, to): MemberPresence[] =>
@@ -82,19 +87,23 @@ export function createSandboxChannels(db: Db, now: () => number = Date.now) {
       if (current.all(appId, channel).length > 0) return undefined;
       return lastLeft.get(appId, channel)?.left_at ?? undefined;
     },
+    watch: (listener) => void watchers.push(listener),
   };
 
   return {
     source,
     /** The user joins (or, already there, keeps its place and takes the new settings). */
     join(appId: string, channel: string, uid: number, settings: MemberSettings): ChannelMember {
-      return joinTransaction(appId, channel, uid, settings);
+      const member = joinTransaction(appId, channel, uid, settings);
+      changed(appId, channel);
+      return member;
     },
     /** The user leaves; false when it was not in the channel. */
     leave(appId: string, channel: string, uid: number): boolean {
       const existing = currentOne.get(appId, channel, uid);
       if (!existing) return false;
       leave.run(now(), existing.id);
+      changed(appId, channel);
       return true;
     },
   };

@@ -235,6 +235,33 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   }
 
   /**
+   * Recording tasks whose channel is empty now, with when it became empty. Kept up to date from
+   * the channel source's join and leave events, so the timer looks at these alone: its cost does
+   * not grow with the number of recordings. (A source that cannot be watched is looked at whole.)
+   */
+  const emptyChannels = new Map<number, number>();
+  function channelChanged(appId: string, channel: string) {
+    try {
+      const task = deps.tasks.activeFor(appId, channel);
+      if (!task) return;
+      const since = deps.channels.emptySince(appId, channel);
+      if (since === undefined) emptyChannels.delete(task.task_id);
+      else emptyChannels.set(task.task_id, Math.max(since, Date.parse(task.created_at)));
+    } catch (error) {
+      // Looked at again on the next sweep (below); a join or leave is never refused for it.
+      deps.log.error({ err: error, app_id: appId, channel }, 'could not look at a channel after a join or leave');
+      sweepDue = true;
+    }
+  }
+  /** Every recording's channel, looked at once: at start, and after a failure or a source that cannot be watched. */
+  let sweepDue = true;
+  function sweep() {
+    emptyChannels.clear();
+    for (const task of deps.tasks.list('recording')) channelChanged(task.app_id, task.channel);
+    sweepDue = !deps.channels.watch;
+  }
+
+  /**
    * Ends recordings whose channel has been empty for the idle timeout (a recording's progress is
    * computed when it is read, so nothing is written for the others), and every `resumeEveryMs`
    * takes up tasks left finalizing or uploading. Runs on a timer: it never throws.
@@ -243,19 +270,19 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   function tick() {
     const t = now();
     try {
-      for (const task of deps.tasks.list('recording')) {
-        const emptySince = deps.channels.emptySince(task.app_id, task.channel);
-        const started = Date.parse(task.created_at);
-        if (emptySince !== undefined && t - Math.max(emptySince, started) >= deps.idleTimeoutSec * 1000) {
-          end(task.task_id, 'idle_timeout');
-        }
+      if (sweepDue) sweep();
+      for (const [taskId, since] of emptyChannels) {
+        if (t - since < deps.idleTimeoutSec * 1000) continue;
+        end(taskId, 'idle_timeout');
+        emptyChannels.delete(taskId);
       }
       if (t - lastResume >= resumeEveryMs) {
         lastResume = t;
         for (const task of [...deps.tasks.list('finalizing'), ...deps.tasks.list('uploading')].reverse()) work(task.task_id);
       }
     } catch (error) {
-      // A full disk or a failing database: the next tick tries again.
+      // A full disk or a failing database: the next tick looks at every recording again.
+      sweepDue = true;
       deps.log.error({ err: error, out_of_space: isOutOfSpace(error) }, 'checking the recordings failed; trying again');
     }
   }
@@ -267,6 +294,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         deps.log.info({ task_id: task.task_id, state: task.state }, 'resuming task');
         work(task.task_id);
       }
+      deps.channels.watch?.(channelChanged);
       tick();
       timer = setInterval(tick, tickMs);
     },

@@ -289,3 +289,29 @@ describe('the task runner on a full disk', () => {
     await runner.shutdown();
   });
 });
+
+describe('the task runner with many recordings', () => {
+  test('the timer looks only at recordings whose channel is empty, not at every recording', async () => {
+    const { channels, tasks, newTask, runner, deps } = arrange(okUpload);
+    for (let i = 0; i < 1000; i++) {
+      channels.join('app', `room-${i}`, 1, { audio: true, video: true, dual_stream: false });
+      newTask(`room-${i}`);
+    }
+    let looks = 0;
+    const emptySince = deps.channels.emptySince.bind(deps.channels);
+    deps.channels.emptySince = (appId, channel) => {
+      looks += 1;
+      return emptySince(appId, channel);
+    };
+    const watching = createTaskRunner(deps);
+    watching.start();
+    expect(looks).toBe(1000); // once each, at start
+    await new Promise((r) => setTimeout(r, 1_200)); // two ticks or more
+    expect(looks).toBe(1000);
+    channels.leave('app', 'room-7', 1);
+    expect(looks).toBe(1001); // that channel alone
+    expect(tasks.list('recording')).toHaveLength(1000);
+    await watching.shutdown();
+    await runner.shutdown();
+  });
+});
