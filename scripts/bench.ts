@@ -1,90 +1,63 @@
 // `npm run bench`: speed and memory of the reference server and the recording pipeline, each as a
 // ratio to a baseline measured in the same run on the same machine (absolute numbers vary with
 // the machine; the ratios are what to compare between versions).
-//   1. Start requests: the real POST /v1/cloudRecord (validation, credentials, preconditions, a
-//      durable SQLite write, response checked against the spec) against a bare Fastify route that
-//      answers the same JSON: requests per second, and the server's memory growth.
+//   1. HTTP: POST /v1/cloudRecord on the reference server (an identical repeat, an invalid body, a
+//      wrong key, a new task each request; with no task recording and with 10,000), and on the
+//      Prism mock, against a bare node:http server answering the same JSON; each server in its own
+//      process, autocannon in another (bench-support/http-bench.ts).
 //   2. Rendering: a composite recording of 4 users against one plain ffmpeg encode of a single
 //      test pattern on the same canvas for the same length: seconds of media per wall second.
 //   3. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
 //      through it against raw fetch, to one bare server in its own process.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Fastify from 'fastify';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
+import { httpBench } from './bench-support/http-bench.js';
 import { renderRecording } from '../src/recording/render.js';
 import type { PresenceSpan } from '../src/recording/plan.js';
-import { buildApp } from '../src/server/app.js';
-import { defaultConfig } from '../src/server/config.js';
-import { openDatabase } from '../src/server/database.js';
 
 const { values } = parseArgs({
   options: {
-    requests: { type: 'string', default: '4000' },
-    concurrency: { type: 'string', default: '16' },
-    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    recording: { type: 'string', default: '10000' },
+    'media-seconds': { type: 'string', default: '10' },
     only: { type: 'string' },
   },
 });
 const sections = values.only ? values.only.split(',') : ['start', 'render', 'client'];
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
-const mediaSeconds = Number(values.seconds);
-const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const connections = Number(values.connections);
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const recording = Number(values.recording);
+const mediaSeconds = Number(values['media-seconds']);
 const step = (text: string) => console.log(`\n== ${text}`);
 
-/** Sends `requests` POSTs (at `concurrency` at a time); returns requests per second. */
-async function load(url: string, body: (i: number) => string): Promise<number> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (next < requests) {
-      const i = next++;
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
-      await response.arrayBuffer();
-      if (response.status >= 500) throw new Error(`answered ${response.status}`);
-      if (++done % Math.ceil(requests / 4) === 0) process.stdout.write(`  ${done}/${requests}\n`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return requests / ((performance.now() - started) / 1000);
+async function startRequests() {
+  step(`HTTP: autocannon in its own process, ${connections} connections, ${seconds} s rounds, ${rounds} rounds interleaved`);
+  const rows = await httpBench({ connections, seconds, rounds, recording });
+  console.log('');
+  console.log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare', 'p99 / bare p99'], rows.map((r) => [
+    r.scenario + (Object.keys(r.unexpected).length ? ` (also ${JSON.stringify(r.unexpected)})` : ''),
+    r.rps.toFixed(0),
+    String(r.p50),
+    String(r.p99),
+    r.cpuUsPerRequest.toFixed(0),
+    r.ratio.toFixed(3),
+    r.p99Ratio.toFixed(2),
+  ])));
+  return rows;
 }
 
-async function startRequests() {
-  step(`start requests: ${requests} at concurrency ${concurrency}`);
-  const answer = JSON.stringify({ code: 'success', task_id: 40 });
-  const bare = Fastify({ logger: false });
-  bare.post('/v1/cloudRecord', async (_req, reply) => reply.type('application/json').send(answer));
-  const bareUrl = `${await bare.listen({ host: '127.0.0.1', port: 0 })}/v1/cloudRecord`;
-  console.log('baseline: a bare Fastify route answering the same JSON');
-  const baseline = await load(bareUrl, () => '{}');
-  await bare.close();
-
-  const dataDir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-'));
-  const db = openDatabase(join(dataDir, 'bench.db'));
-  const { app, projects, channels } = buildApp({ config: { ...defaultConfig, rateLimitPerSec: 1_000_000, logLevel: 'silent' }, db });
-  projects.put('bench-app', 'bench-proj', {
-    sign_key: 'bench-key',
-    recording_enabled: true,
-    storage: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'recordings', access_key_id: 'a', secret_access_key: 's', prefix: '', force_path_style: true },
-  });
-  // Every request a new task: a channel of its own with a user in it, so each one writes to disk.
-  for (let i = 0; i < requests; i++) channels.join('bench-app', `room-${i}`, 1, { audio: true, video: true, dual_stream: false });
-  const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1/cloudRecord`;
-  console.log('POST /v1/cloudRecord on the reference server (each request a new task, written with synchronous=FULL)');
-  const rssBefore = process.memoryUsage().rss;
-  const server = await load(url, (i) => JSON.stringify({ app_id: 'bench-app', project_id: 'bench-proj', sign_key: 'bench-key', channel: `room-${i}`, is_mixing_enabled: i % 2 }));
-  const rssAfter = process.memoryUsage().rss;
-  await app.close();
-  db.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  console.log(`baseline ${baseline.toFixed(0)} req/s, reference server ${server.toFixed(0)} req/s: ratio ${(server / baseline).toFixed(3)}`);
-  console.log(`memory: rss ${mb(rssBefore)} MB before, ${mb(rssAfter)} MB after ${requests} tasks (+${mb(rssAfter - rssBefore)} MB)`);
-  return { baseline, server };
+/** Rows as an aligned text table, the first column left-aligned and the others right-aligned. */
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 async function rendering() {
@@ -129,9 +102,28 @@ const start = sections.includes('start') ? await startRequests() : undefined;
 const render = sections.includes('render') ? await rendering() : undefined;
 const calls = sections.includes('client') ? await client() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
-if (start) console.log(`  start requests / bare route:       ${(start.server / start.baseline).toFixed(3)}`);
+if (start) for (const row of start.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
 if (render) console.log(`  composite render / plain encode:   ${(render.composite / render.baseline).toFixed(3)}`);
 if (calls) {
   console.log(`  client calls / raw fetch:          ${calls.overhead.ratio.toFixed(3)}`);
   console.log(`  client bundle, gzipped:            ${calls.bundle.gzipped} B`);
 }
+
+// The run on record: what was measured, on what, at which commit.
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+const record = {
+  date: new Date().toISOString(),
+  commit: `${commit}${dirty ? '+changes' : ''}`,
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${platform()} ${release()}` },
+  node: process.version,
+  options: { connections, seconds, rounds, recording, mediaSeconds, sections },
+  http: start,
+  render,
+  client: calls,
+};
+const resultsDir = join(import.meta.dirname, '../bench/results');
+mkdirSync(resultsDir, { recursive: true });
+const file = join(resultsDir, `${record.date.slice(0, 10)}-${record.commit}.json`);
+writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+console.log(`\nwritten: ${file}`);

@@ -32,6 +32,8 @@ const migrations = [
      files TEXT NOT NULL DEFAULT '[]',
      progress TEXT);
    CREATE INDEX tasks_channel_state ON tasks (app_id, channel, state);`,
+  // The next join's place (MAX(join_seq)) read from an index, not by scanning every membership.
+  `CREATE INDEX memberships_join_seq ON memberships (join_seq);`,
 ];
 
 /** A database that cannot be used as it is: the message names the file, what is wrong, and what to do. */

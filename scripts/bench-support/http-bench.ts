@@ -1,0 +1,198 @@
+// The HTTP benchmark: each server in its own process, the load generator (autocannon) in another,
+// all in one run on this machine; rounds interleaved, medians reported with p50/p99 and the
+// server's CPU time per request, each as a ratio to a bare node:http server answering the same JSON.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openDatabase } from '../../src/server/database.js';
+import { createProjectStore } from '../../src/server/project-store.js';
+import { createSandboxChannels } from '../../src/server/sandbox-channels.js';
+import { createSecretBox, loadSecretKey } from '../../src/server/secret-box.js';
+import { recordingSettings } from '../../src/server/start-recording.js';
+import { createTaskStore } from '../../src/server/task-store.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '../..');
+const ids = { app_id: 'bench-app', project_id: 'bench-proj', sign_key: 'bench-key-0123456789' };
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  statuses: Record<string, number>;
+}
+
+interface Server {
+  url: string;
+  pid: number;
+  stop(): void;
+}
+
+/** Starts `command` and resolves once a line of its output matches `ready`, with the port that line names. */
+function launch(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) resolve({ url: `http://127.0.0.1:${match[1]}`, pid: child.pid!, stop: () => child.kill('SIGKILL') });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${output}`)));
+  });
+}
+
+const freePort = async () => {
+  const { createServer } = await import('node:net');
+  return new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+};
+
+/** A data folder with the bench project, `pool` channels with a user each, and `recording` tasks recording. */
+function prepareData(recording: number, pool: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-'));
+  const db = openDatabase(join(dir, 'cloudrec.db'));
+  const projects = createProjectStore(db, createSecretBox(loadSecretKey('', dir).key));
+  const channels = createSandboxChannels(db);
+  const tasks = createTaskStore(db);
+  const storage = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'recordings', access_key_id: 'a', secret_access_key: 's', prefix: '', force_path_style: true };
+  const user = { audio: true, video: true, dual_stream: false };
+  db.transaction(() => {
+    projects.put(ids.app_id, ids.project_id, { sign_key: ids.sign_key, recording_enabled: true, storage });
+    channels.join(ids.app_id, 'repeat-room', 1, user);
+    for (let i = 0; i < pool; i++) channels.join(ids.app_id, `pool-${i}`, 1, user);
+    const settings = recordingSettings({ ...ids, channel: 'x' });
+    for (let i = 0; i < recording; i++) {
+      channels.join(ids.app_id, `busy-${i}`, 1, user);
+      tasks.create({ app_id: ids.app_id, project_id: ids.project_id, channel: `busy-${i}`, settings });
+    }
+  })();
+  db.close();
+  return dir;
+}
+
+async function referenceServer(dataDir: string): Promise<Server> {
+  const port = await freePort();
+  return launch('node', [join(root, 'dist/src/server/main.js')], /reference server on http:\/\/127\.0\.0\.1:(\d+)/, {
+    CLOUDREC_PORT: String(port),
+    CLOUDREC_DATA_DIR: dataDir,
+    CLOUDREC_DEMO: 'off',
+    CLOUDREC_LOG_LEVEL: 'silent',
+    CLOUDREC_RATE_LIMIT_PER_SEC: '100000',
+    CLOUDREC_FAILED_AUTH_PER_MIN: '1000000',
+    CLOUDREC_MAX_CONNECTIONS: '10000',
+  });
+}
+
+/** The server process's CPU time so far, in ms (user + system, from /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+interface Scenario {
+  name: string;
+  server: Server;
+  body: string;
+  newChannels?: string;
+  /** The status every answer should have; a round with others is reported. */
+  status: string;
+}
+
+async function load(scenario: Scenario, connections: number, seconds: number, firstChannel: number): Promise<LoadResult & { cpuUsPerRequest: number }> {
+  const before = cpuMs(scenario.server.pid);
+  const { stdout } = await run('node', [
+    join(import.meta.dirname, 'load.mjs'),
+    JSON.stringify({ url: `${scenario.server.url}/v1/cloudRecord`, connections, seconds, body: scenario.body, newChannels: scenario.newChannels, firstChannel }),
+  ]);
+  const result = JSON.parse(stdout) as LoadResult;
+  const cpu = cpuMs(scenario.server.pid) - before;
+  return { ...result, cpuUsPerRequest: result.requests ? (cpu * 1000) / result.requests : 0 };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export interface HttpRow {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUsPerRequest: number;
+  ratio: number;
+  p99Ratio: number;
+  unexpected: Record<string, number>;
+}
+
+/** Runs every scenario `rounds` times, interleaved; returns a row each, medians. */
+export async function httpBench({ connections = 50, seconds = 5, rounds = 3, recording = 10_000, pool = 40_000 } = {}): Promise<HttpRow[]> {
+  console.log(`preparing: two reference servers, one with ${recording.toLocaleString('en')} tasks recording, ${pool.toLocaleString('en')} channels with a user each`);
+  const preparing = performance.now();
+  const emptyDir = prepareData(0, pool);
+  const busyDir = prepareData(recording, pool);
+  console.log(`prepared in ${((performance.now() - preparing) / 1000).toFixed(1)} s`);
+  const bare = await launch('node', [join(import.meta.dirname, 'bare-server.mjs')], /listening (\d+)/);
+  const prismPort = await freePort();
+  const prism = await launch(join(root, 'node_modules/.bin/prism'), ['mock', '--host', '127.0.0.1', '--port', String(prismPort), join(root, 'generated/openapi.json')], /Prism is listening on http:\/\/127\.0\.0\.1:(\d+)/);
+  const started = performance.now();
+  const empty = await referenceServer(emptyDir);
+  const firstAnswerEmpty = performance.now() - started;
+  const busyStarted = performance.now();
+  const busy = await referenceServer(busyDir);
+  console.log(`reference servers ready: ${firstAnswerEmpty.toFixed(0)} ms with no task, ${(performance.now() - busyStarted).toFixed(0)} ms with ${recording.toLocaleString('en')} recording`);
+  const valid = JSON.stringify({ ...ids, channel: 'repeat-room' });
+  for (const server of [empty, busy]) {
+    const answer = await fetch(`${server.url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid });
+    if (answer.status !== 200) throw new Error(`the first start answered ${answer.status}: ${await answer.text()}`);
+  }
+  const kinds = (server: Server, suffix: string, prefix: string): Scenario[] => [
+    { name: `identical repeat of an active start${suffix}`, server, body: valid, status: '200' },
+    { name: `invalid body (400)${suffix}`, server, body: JSON.stringify({ ...ids, channel: 'repeat-room', layout_mode: 7 }), status: '400' },
+    { name: `wrong sign_key (401)${suffix}`, server, body: JSON.stringify({ ...ids, channel: 'repeat-room', sign_key: 'wrong-key' }), status: '401' },
+    { name: `a new task each request${suffix}`, server, body: JSON.stringify({ ...ids, channel: 'pool-0' }), newChannels: prefix, status: '200' },
+  ];
+  const scenarios: Scenario[] = [
+    { name: 'bare node:http, the same JSON', server: bare, body: valid, status: '200' },
+    { name: 'Prism mock of the spec', server: prism, body: valid, status: '200' },
+    ...kinds(empty, '', 'pool-'),
+    ...kinds(busy, `, ${recording.toLocaleString('en')} recording`, 'pool-'),
+  ];
+  // Each round of new tasks takes the channels after those of the round before, on each server.
+  const nextChannel = new Map<Server, number>();
+  const results = new Map<string, (LoadResult & { cpuUsPerRequest: number })[]>();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const scenario of scenarios) {
+        const first = nextChannel.get(scenario.server) ?? 0;
+        const result = await load(scenario, connections, seconds, first);
+        if (scenario.newChannels) nextChannel.set(scenario.server, first + result.requests + connections);
+        if (scenario.newChannels && first + result.requests > pool) throw new Error('the channel pool ran out: raise it');
+        results.set(scenario.name, [...(results.get(scenario.name) ?? []), result]);
+        console.log(`  round ${round}/${rounds}  ${scenario.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`);
+      }
+    }
+  } finally {
+    for (const server of [bare, prism, empty, busy]) server.stop();
+    for (const dir of [emptyDir, busyDir]) rmSync(dir, { recursive: true, force: true });
+  }
+  const bareRps = median(results.get(scenarios[0]!.name)!.map((r) => r.rps));
+  const bareP99 = median(results.get(scenarios[0]!.name)!.map((r) => r.p99));
+  return scenarios.map((scenario) => {
+    const rs = results.get(scenario.name)!;
+    const unexpected: Record<string, number> = {};
+    for (const r of rs) for (const [code, count] of Object.entries(r.statuses)) if (code !== scenario.status) unexpected[code] = (unexpected[code] ?? 0) + count;
+    const rps = median(rs.map((r) => r.rps));
+    const p99 = median(rs.map((r) => r.p99));
+    return { scenario: scenario.name, rps, p50: median(rs.map((r) => r.p50)), p99, cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)), ratio: rps / bareRps, p99Ratio: p99 / bareP99, unexpected };
+  });
+}
