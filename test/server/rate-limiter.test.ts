@@ -52,3 +52,19 @@ test('waitFor tells the wait without counting a request', () => {
   t = 60_001;
   expect(limiter.waitFor('a')).toBe(0);
 });
+
+test('counts exactly as a sliding window, under a large limit and a long stream of requests', () => {
+  // The model: every accepted time kept, the window counted afresh for each request.
+  const accepted: number[] = [];
+  const model = (at: number) => {
+    if (accepted.filter((x) => x > at - 1000).length >= 5_000) return false;
+    accepted.push(at);
+    return true;
+  };
+  let t = 0;
+  const limiter = createRateLimiter(5_000, () => t);
+  for (let i = 0; i < 20_000; i++) {
+    t = Math.floor(i / 15); // 15 requests a millisecond: the window holds up to 15,000 times
+    expect(limiter.take('app') === 0, `request ${i} at ${t} ms`).toBe(model(t));
+  }
+});
