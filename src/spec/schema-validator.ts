@@ -80,11 +80,17 @@ export function createSpecValidator(document: OpenApiDocument): SpecValidator {
     document.paths[path]?.[method.toLowerCase()] as OperationObject | undefined;
   const operationPointer = (path: string, method: string) =>
     `/paths/${pointerSegment(path)}/${method.toLowerCase()}`;
-  // The validator of the schema of `<pointer>/content/<media type>`, if the spec documents one.
+  // The validator of the schema of `<pointer>/content/<media type>`, if the spec documents one;
+  // looked up once per pointer and media type (every response is checked against one).
+  const contentSchemas = new Map<string, ValidateFunction | undefined>();
   const contentSchema = (pointer: string, contentType: string) => {
     const type = contentType.split(';')[0]!.trim().toLowerCase();
-    const schema = resolve(`${pointer}/content/${pointerSegment(type)}/schema`);
-    return schema.value === undefined ? undefined : schemaAt(schema.pointer);
+    const key = `${pointer}/content/${pointerSegment(type)}/schema`;
+    if (!contentSchemas.has(key)) {
+      const schema = resolve(key);
+      contentSchemas.set(key, schema.value === undefined ? undefined : schemaAt(schema.pointer));
+    }
+    return contentSchemas.get(key);
   };
 
   return {
