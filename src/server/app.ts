@@ -15,7 +15,8 @@ import type { SecretBox } from './secret-box.js';
 import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
-import { startRecording } from './start-recording.js';
+import { sameSettings, startRecording } from './start-recording.js';
+import { createTaskBatcher } from './task-batcher.js';
 import { registerStaticRoutes } from './static-routes.js';
 import { createTaskStore, type Task } from './task-store.js';
 
@@ -57,6 +58,7 @@ export function buildApp(options: AppOptions) {
   const projects = createProjectStore(db, options.secretBox);
   const channels = createSandboxChannels(db, now);
   const tasks = createTaskStore(db, now);
+  const batcher = createTaskBatcher(tasks, sameSettings);
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
   const failedAuth = {
     byAddress: createRateLimiter(config.failedAuthPerMin, now, 60_000),
@@ -132,10 +134,11 @@ export function buildApp(options: AppOptions) {
   // --- the public API
   app.post('/v1/cloudRecord', async (req, reply) => {
     try {
-      const { response, task } = startRecording(
+      const { response, task } = await startRecording(
         {
           projects,
           tasks,
+          batcher,
           channels: channels.source,
           rateLimiter,
           failedAuth,

@@ -13,11 +13,14 @@ import type { ProjectStore, StorageSettings } from './project-store.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
+import type { TaskBatcher } from './task-batcher.js';
 import type { RecordingSettings, Task, TaskStore } from './task-store.js';
 
 export interface StartRecordingDeps {
   projects: ProjectStore;
   tasks: TaskStore;
+  /** Writes new tasks by group commit. */
+  batcher: TaskBatcher;
   channels: ChannelSource;
   /** The app's budget of start requests (identical repeats of an active task spend none). */
   rateLimiter: RateLimiter;
@@ -42,7 +45,7 @@ export function recordingSettings(request: StartRecordingRequest): RecordingSett
   return Object.fromEntries(settingNames.filter((n) => full[n] !== undefined).map((n) => [n, full[n]])) as RecordingSettings;
 }
 
-const sameSettings = (a: RecordingSettings, b: RecordingSettings) =>
+export const sameSettings = (a: RecordingSettings, b: RecordingSettings) =>
   settingNames.every((name) => a[name] === b[name]);
 
 const tooMany = (wait: number, what: string) =>
@@ -51,13 +54,13 @@ const tooMany = (wait: number, what: string) =>
 /** Seconds a client is asked to wait before retrying a start the service could not take. */
 const unavailableRetrySec = 30;
 
-/** Handles one start request from `address`; returns the answer or throws the spec's ApiFailure. */
-export function startRecording(
+/** Handles one start request from `address`; resolves with the answer or rejects with the spec's ApiFailure. */
+export async function startRecording(
   deps: StartRecordingDeps,
   contentType: string | undefined,
   rawBody: string,
   address = '',
-): { response: StartRecordingResponse; task: Task } {
+): Promise<{ response: StartRecordingResponse; task: Task }> {
   // --- the request itself
   const request = parseStartRequest(contentType, rawBody);
 
@@ -102,26 +105,25 @@ export function startRecording(
   if (deps.channels.members(request.app_id, request.channel).length === 0) {
     throw new ApiFailure('channel_empty', `No user is in channel ${request.channel}.`);
   }
-  if (active) {
-    throw new ApiFailure(
-      'channel_already_recording',
-      `Channel ${request.channel} is already being recorded by task ${active.task_id} with different settings.`,
-    );
-  }
+  if (active) throw alreadyRecording(request.channel, active);
 
-  // --- the task, on disk before its id is answered
+  // --- the task, on disk before its id is answered (written with the starts that came with it)
   const refusal = deps.refusal?.();
   if (refusal) throw unavailable(refusal);
-  let task: Task;
+  let outcome;
   try {
-    task = deps.tasks.create({ app_id: request.app_id, project_id: request.project_id, channel: request.channel, settings });
+    outcome = await deps.batcher.submit({ app_id: request.app_id, project_id: request.project_id, channel: request.channel, settings });
   } catch (error) {
     if (!isOutOfSpace(error)) throw error;
     throw unavailable('The service cannot store new tasks now: its disk is full');
   }
-  deps.onTaskCreated?.(task);
-  return { response: { code: 'success', task_id: task.task_id }, task };
+  if (outcome.kind === 'conflict') throw alreadyRecording(request.channel, outcome.task);
+  if (outcome.kind === 'created') deps.onTaskCreated?.(outcome.task);
+  return { response: { code: 'success', task_id: outcome.task.task_id }, task: outcome.task };
 }
+
+const alreadyRecording = (channel: string, active: Task) =>
+  new ApiFailure('channel_already_recording', `Channel ${channel} is already being recorded by task ${active.task_id} with different settings.`);
 
 const unavailable = (why: string) =>
   new ApiFailure('service_unavailable', `${why}. Retry after ${unavailableRetrySec} seconds.`, { 'Retry-After': String(unavailableRetrySec) });

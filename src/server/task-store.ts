@@ -92,6 +92,8 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       if (sets.length) db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
       return toTask(byId.get(taskId)!, now());
     },
+    /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */
+    transaction: <T>(work: () => T): T => db.transaction(work)(),
     /** Epoch ms of a task's start, for timelines. */
     createdAt: (taskId: number): number => byId.get(taskId)!.created_at,
   };

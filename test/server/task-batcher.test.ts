@@ -1,0 +1,58 @@
+// Group commit: the starts of one turn of the event loop share a transaction (one fsync), and the
+// channel rule holds inside it.
+import { expect, test } from 'vitest';
+import { openDatabase } from '../../src/server/database.js';
+import { recordingSettings, sameSettings } from '../../src/server/start-recording.js';
+import { createTaskBatcher } from '../../src/server/task-batcher.js';
+import { createTaskStore } from '../../src/server/task-store.js';
+
+const ids = { app_id: 'a', project_id: 'p', sign_key: 'k' };
+const settings = recordingSettings({ ...ids, channel: 'c' });
+
+function arrange() {
+  const tasks = createTaskStore(openDatabase(':memory:'));
+  let transactions = 0;
+  const transaction = tasks.transaction;
+  tasks.transaction = (work) => {
+    transactions += 1;
+    return transaction(work);
+  };
+  return { tasks, batcher: createTaskBatcher(tasks, sameSettings), transactions: () => transactions };
+}
+
+test('starts that arrive together are written in one transaction, each answered with its own task', async () => {
+  const { tasks, batcher, transactions } = arrange();
+  const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.submit({ ...ids, channel: `room-${i}`, settings })));
+  expect(transactions()).toBe(1);
+  expect(outcomes.map((o) => o.kind)).toEqual(Array(50).fill('created'));
+  expect(new Set(outcomes.map((o) => o.task.task_id)).size).toBe(50);
+  expect(tasks.list('recording')).toHaveLength(50);
+  await batcher.submit({ ...ids, channel: 'later', settings });
+  expect(transactions()).toBe(2);
+});
+
+test('two starts for one channel in one batch give one task: a repeat when identical, a conflict when not', async () => {
+  const { tasks, batcher } = arrange();
+  const other = recordingSettings({ ...ids, channel: 'c', layout_mode: 2 });
+  const [first, same, different] = await Promise.all([
+    batcher.submit({ ...ids, channel: 'room', settings }),
+    batcher.submit({ ...ids, channel: 'room', settings }),
+    batcher.submit({ ...ids, channel: 'room', settings: other }),
+  ]);
+  expect([first!.kind, same!.kind, different!.kind]).toEqual(['created', 'repeat', 'conflict']);
+  expect(same!.task.task_id).toBe(first!.task.task_id);
+  expect(tasks.list('recording')).toHaveLength(1);
+});
+
+test('a commit that fails fails every start of its batch, and writes none', async () => {
+  const { tasks, batcher } = arrange();
+  const create = tasks.create;
+  let n = 0;
+  tasks.create = (fields) => {
+    if (++n === 3) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return create(fields);
+  };
+  const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => batcher.submit({ ...ids, channel: `room-${i}`, settings })));
+  expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+  expect(tasks.list()).toHaveLength(0);
+});
