@@ -36,9 +36,22 @@ const decoyHash = hashKey('decoy', decoySalt);
  * when the store opens.
  */
 export function createProjectStore(db: Db, box: SecretBox = createSecretBox(randomBytes(32))) {
+  // Each project's storage as last opened: authenticating every start does not decrypt its secret
+  // again until the row changes (one entry a project).
+  const opened = new Map<string, { stored: string; storage: StorageSettings }>();
   const toProject = (row: ProjectRow): Project => {
-    const storage = row.storage ? (JSON.parse(row.storage) as StorageSettings) : null;
-    if (storage) storage.secret_access_key = box.open(storage.secret_access_key);
+    let storage: StorageSettings | null = null;
+    if (row.storage) {
+      const key = `${row.app_id}\0${row.project_id}`;
+      let entry = opened.get(key);
+      if (entry?.stored !== row.storage) {
+        const settings = JSON.parse(row.storage) as StorageSettings;
+        settings.secret_access_key = box.open(settings.secret_access_key);
+        entry = { stored: row.storage, storage: settings };
+        opened.set(key, entry);
+      }
+      storage = { ...entry.storage };
+    }
     return { app_id: row.app_id, project_id: row.project_id, recording_enabled: row.recording_enabled === 1, storage };
   };
   /** The storage settings as stored: the secret sealed. */
