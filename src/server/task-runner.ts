@@ -2,6 +2,7 @@
 // timeline) → uploading (to the project's bucket) → completed, or failed with a reason. Every
 // step is written to the task store first, so a restart picks each task up where it was.
 import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MadeFile, RecordingPlan } from '../recording/plan.js';
 import { renderRecording } from '../recording/render.js';
@@ -37,6 +38,8 @@ export interface TaskRunnerDeps {
   /** Replaceable for tests of the lifecycle alone; the real ones by default. */
   render?: typeof renderRecording;
   upload?: typeof uploadWithRetry;
+  /** Renders at once; by default one a core (an ffmpeg run takes about one core). */
+  renderConcurrency?: number;
 }
 
 /** How often recording tasks are checked for an empty channel. */
@@ -57,8 +60,21 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   const shutdown = new AbortController();
   /** Tasks being finalized or uploaded now, so each is worked on once. */
   const working = new Map<number, Promise<void>>();
-  // Rendering takes about a core; one at a time keeps the API answering on a small machine.
-  let renderQueue: Promise<unknown> = Promise.resolve();
+  // Tasks that end together render side by side, one a core, the rest waiting for a free slot.
+  const renderSlots = Math.max(1, deps.renderConcurrency ?? availableParallelism());
+  let rendersRunning = 0;
+  const waitingForSlot: (() => void)[] = [];
+  async function inRenderSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (rendersRunning < renderSlots) rendersRunning += 1;
+    else await new Promise<void>((resolve) => waitingForSlot.push(resolve)); // the slot is handed over
+    try {
+      return await work();
+    } finally {
+      const next = waitingForSlot.shift();
+      if (next) next();
+      else rendersRunning -= 1;
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   const lastProgressLog = new Map<number, number>();
 
@@ -122,14 +138,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const plan = planFor(task);
-    const rendering = renderQueue
-      .catch(() => undefined)
-      .then((): Promise<MadeFile[]> => {
-        if (shutdown.signal.aborted) throw new Aborted();
-        return render(plan, dir, { signal: shutdown.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
-      });
-    renderQueue = rendering;
-    const made = await rendering;
+    const made = await inRenderSlot((): Promise<MadeFile[]> => {
+      if (shutdown.signal.aborted) throw new Aborted();
+      return render(plan, dir, { signal: shutdown.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+    });
     if (made.length === 0) {
       fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
       rmSync(dir, { recursive: true, force: true });

@@ -315,3 +315,32 @@ describe('the task runner with many recordings', () => {
     await runner.shutdown();
   });
 });
+
+describe('rendering', () => {
+  test.each([1, 2, 4])('tasks that end together render side by side, %i at a time', async (slots) => {
+    const { clock, channels, newTask, deps } = arrange(okUpload);
+    let running = 0;
+    let most = 0;
+    const render = deps.render!;
+    deps.render = async (plan, dir, options) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 100));
+      running -= 1;
+      return render(plan, dir, options);
+    };
+    deps.renderConcurrency = slots;
+    const runner = createTaskRunner(deps);
+    const tasks = [0, 1, 2, 3].map((i) => {
+      channels.join('app', `room-${i}`, 1, { audio: true, video: true, dual_stream: false });
+      return newTask(`room-${i}`);
+    });
+    clock.t += 2_000;
+    runner.start();
+    for (const task of tasks) runner.stop(task.task_id);
+    await runner.idle();
+    expect(most).toBe(slots);
+    expect(deps.tasks.list('completed')).toHaveLength(4);
+    await runner.shutdown();
+  });
+});
