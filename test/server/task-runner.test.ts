@@ -186,6 +186,23 @@ describe('the task runner', () => {
   });
 });
 
+/** A runner of its own on `deps`: a 3 s recording of user 7 in 'room', stopped, its work done as far as it goes. */
+async function recordThenStop(
+  deps: TaskRunnerDeps,
+  clock: { t: number },
+  channels: ReturnType<typeof arrange>['channels'],
+  newTask: ReturnType<typeof arrange>['newTask'],
+) {
+  const paused = createTaskRunner(deps);
+  channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+  const task = newTask();
+  clock.t += 3_000;
+  paused.start();
+  paused.stop(task.task_id);
+  await paused.idle();
+  return { paused, task };
+}
+
 describe('the task runner on a full disk', () => {
   /** Makes every write of the task store fail as SQLite does when its disk is full, while `disk.full`. */
   function fullDisk(tasks: TaskRunnerDeps['tasks'], disk: { full: boolean }) {
@@ -239,13 +256,7 @@ describe('the task runner on a full disk', () => {
       if (++uploads === 1) disk.full = true; // the disk fills while the first upload goes up
       return upload(...args);
     };
-    const paused = createTaskRunner(deps);
-    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
-    const task = newTask();
-    clock.t += 3_000;
-    paused.start();
-    paused.stop(task.task_id);
-    await paused.idle();
+    const { paused, task } = await recordThenStop(deps, clock, channels, newTask);
     expect(tasks.get(task.task_id)).toMatchObject({ state: 'uploading', failure_reason: null });
     disk.full = false;
     clock.t += 30_000;
@@ -259,16 +270,10 @@ describe('the task runner on a full disk', () => {
     const { clock, channels, tasks, newTask, runner, deps } = arrange(okUpload);
     const render = deps.render!;
     deps.render = async (plan, dir, options) => {
-      if (full) throw Object.assign(new Error('making mix.mp4 failed: ffmpeg exited with 1: No space left on device'), {});
+      if (full) throw new Error('making mix.mp4 failed: ffmpeg exited with 1: No space left on device');
       return render(plan, dir, options);
     };
-    const paused = createTaskRunner(deps);
-    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
-    const task = newTask();
-    clock.t += 3_000;
-    paused.start();
-    paused.stop(task.task_id);
-    await paused.idle();
+    const { paused, task } = await recordThenStop(deps, clock, channels, newTask);
     expect(tasks.get(task.task_id)).toMatchObject({ state: 'finalizing', failure_reason: null });
     full = false;
     clock.t += 30_000; // the next resume sweep takes it up
