@@ -23,7 +23,8 @@ function ensureDemo(
 ): string {
   const stored = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'demo_sign_key'`).get();
   if (stored) return stored.value;
-  const signKey = randomBytes(18).toString('base64url');
+  // Hex, so the key never starts with a dash that a command line would read as an option.
+  const signKey = randomBytes(16).toString('hex');
   projects.put(demo.appId, demo.projectId, {
     sign_key: signKey,
     recording_enabled: true,

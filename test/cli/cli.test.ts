@@ -111,6 +111,16 @@ describe('cloudrec start', () => {
     expect(unknown.stderr).toMatch(/unknown option --isAudioonly\. Did you mean --isAudioOnly\?/);
   });
 
+  test('a value starting with a dash is refused with how to write it, and sent when written --flag=value', async () => {
+    const base = ['--app_id', project.app_id, '--project_id', project.project_id, '--channel', 'dash-room', '--url', server.baseUrl];
+    const spaced = await cloudrec('start', ...base, '--sign_key', '-k3y');
+    expect(spaced.code).toBe(2);
+    expect(spaced.stderr).toContain('--sign_key has a value starting with "-": write it as --sign_key=<value>.');
+    const joined = await cloudrec('start', ...base, '--sign_key=-k3y');
+    expect(joined.code).toBe(1);
+    expect(joined.stdout).toMatch(/401 invalid_credentials/);
+  });
+
   test('takes every flag as the spec writes it and in kebab-case, alike', async () => {
     await sandbox(server.baseUrl, 'PUT', '/sandbox/apps/cli-app/channels/kebab-room/users/3', {});
     const kebab = ['--app-id', project.app_id, '--project-id', project.project_id, '--sign-key', project.sign_key, '--channel', 'kebab-room'];
