@@ -61,7 +61,7 @@ export function parseFlags(args: string[], flags: Record<string, FlagSpec>, comm
         exitCodes.usage,
       );
     }
-    // A value that starts with a dash reads as an option; Node's own hint says how to pass it.
+    // A value that starts with a dash reads as an option to Node; say how to pass it instead.
     const ambiguous = /Option '(-{1,2}[^' ]+)[^']*' argument is ambiguous/.exec((error as Error).message);
     if (ambiguous) {
       throw new CliError(`${ambiguous[1]} has a value starting with "-": write it as ${ambiguous[1]}=<value>.`, exitCodes.usage);
