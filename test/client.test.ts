@@ -4,7 +4,7 @@ import { createClient, isApiError, type StartRecordingRequest } from '../src/ind
 import { apiValidator } from '../src/spec/api-document.js';
 import { freePort } from './support/free-port.js';
 import { startHttpServer } from './support/http-server.js';
-import { documentedFailures, requestProblems } from './support/spec-contract.js';
+import { documentedFailures, requestProblems } from '../src/conformance/exchange-check.js';
 
 const body: StartRecordingRequest = { app_id: 'app-1', project_id: 'proj-1', channel: 'room 1', sign_key: 'secret' };
 const success = { code: 'success', task_id: 40 };

@@ -14,7 +14,7 @@ export const exitCodes = {
 
 export const exitCodeHelp = `Exit codes:
   0  done
-  1  the API answered with an error (its code is printed)
+  1  the API answered with an error (its code is printed); conformance: the server does not conform
   2  bad command line, or a request the spec rejects (checked before sending)
   3  could not reach the server
   4  status --follow: the task failed`;

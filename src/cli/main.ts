@@ -47,6 +47,7 @@ Commands:
   docs     build the API and client docs, and say where they are
   start    start a recording: POST /v1/cloudRecord, flags named after the request's fields
   status   a task's state and files; --follow shows progress until it ends
+  conformance  check any server of the API against the spec (--base-url <url>)
   help     this text
 
 Options: --version, --help
@@ -135,6 +136,10 @@ const commands: Record<string, Command> = {
   start: {
     run: async (args) => (await import('./start-command.js')).startCommand(args, console.log),
     help: async () => (await import('./start-command.js')).startHelp(),
+  },
+  conformance: {
+    run: async (args) => (await import('./conformance-command.js')).conformanceCommand(args, console.log),
+    help: async () => (await import('./conformance-command.js')).conformanceHelp(),
   },
   status: {
     run: async (args) => (await import('./status-command.js')).statusCommand(args, console.log),

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { StartRecordingRequest } from '../../src/index.js';
 import { startPrism } from '../support/prism.js';
-import { documentedFailures, responseProblems } from '../support/spec-contract.js';
+import { documentedFailures, responseProblems } from '../../src/conformance/exchange-check.js';
 import { describeContract, type Arrangement } from './suite.js';
 
 const body: StartRecordingRequest = { app_id: 'app-1', project_id: 'proj-1', channel: 'demo-room', sign_key: 'k' };

@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPrism } from '../support/prism.js';
-import { brokenBody, validateRequest, validBody } from '../support/request-arbitraries.js';
-import { responseProblems } from '../support/spec-contract.js';
+import { brokenBody, validateRequest, validBody } from '../../src/conformance/request-arbitraries.js';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 let prism: Awaited<ReturnType<typeof startPrism>>;
 beforeAll(async () => {

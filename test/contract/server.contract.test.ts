@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { StartRecordingRequest } from '../../src/index.js';
 import { arrangeProject, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
-import { documentedFailures } from '../support/spec-contract.js';
+import { documentedFailures } from '../../src/conformance/exchange-check.js';
 import { describeContract, type Arrangement, type ContractTarget } from './suite.js';
 
 let server: ReferenceServer;

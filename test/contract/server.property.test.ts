@@ -3,9 +3,9 @@
 // rule, and random JSON and non-JSON. Every answer is in the spec, never a 5xx, never a hang.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { brokenBody, validateRequest, validBody } from '../support/request-arbitraries.js';
+import { brokenBody, validateRequest, validBody } from '../../src/conformance/request-arbitraries.js';
 import { arrangeProject, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
-import { documentedFailures, responseProblems } from '../support/spec-contract.js';
+import { documentedFailures, responseProblems } from '../../src/conformance/exchange-check.js';
 
 let server: ReferenceServer;
 // Credentials of real projects: each reaches a different precondition.

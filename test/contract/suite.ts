@@ -3,7 +3,7 @@
 // to answer, each request and answer validated against the spec.
 import { describe, expect, test } from 'vitest';
 import { createClient, type StartRecordingRequest } from '../../src/index.js';
-import { documentedFailures, requestProblems, responseProblems } from '../support/spec-contract.js';
+import { documentedFailures, requestProblems, responseProblems } from '../../src/conformance/exchange-check.js';
 
 /** How to make a target answer one way: a client call (with headers) or a raw HTTP request. */
 export type Arrangement =

@@ -12,7 +12,7 @@ import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { ffprobe, moovBeforeMdat, type Probe } from '../support/ffprobe.js';
 import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
-import { responseProblems } from '../support/spec-contract.js';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 let storage: StorageServer;
 let server: ReferenceServer;

@@ -5,7 +5,7 @@ import { buildApp } from '../../src/server/app.js';
 import { ConfigError, defaultConfig, loadConfig } from '../../src/server/config.js';
 import { openDatabase } from '../../src/server/database.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
-import { responseProblems } from '../support/spec-contract.js';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 const token = 'admin-token-0123456789abcdef';
 const asResponse = (answer: { statusCode: number; headers: Record<string, unknown>; body: string }) =>

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/server/app.js';
 import { defaultConfig, type Config } from '../../src/server/config.js';
 import { openDatabase } from '../../src/server/database.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
-import { responseProblems } from '../support/spec-contract.js';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 const signKey = 'sign-key-that-must-never-show';
 const secretAccessKey = 'storage-secret-that-must-never-show';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiValidator } from '../../src/spec/api-document.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
-import { responseProblems } from '../support/spec-contract.js';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 let server: ReferenceServer;
 let port: number;

@@ -1,7 +1,7 @@
 // Checks of one HTTP exchange against the bundled spec: what a client sent, what a server answered.
-import { apiValidator } from '../../src/spec/api-document.js';
-import { documentedFailures as failuresOf } from '../../src/spec/failures.js';
-import { describeErrors, pointerSegment, type SpecValidator } from '../../src/spec/schema-validator.js';
+import { apiValidator } from '../spec/api-document.js';
+import { documentedFailures as failuresOf } from '../spec/failures.js';
+import { describeErrors, pointerSegment, type SpecValidator } from '../spec/schema-validator.js';
 
 /** Problems with a request, measured against the spec; empty when it conforms. */
 export async function requestProblems(request: Request): Promise<string[]> {
