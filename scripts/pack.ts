@@ -62,7 +62,7 @@ function clientPackage(dir: string) {
 }
 
 function serverPackage(dir: string) {
-  execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false', '--declaration', 'false'], { cwd: projectRoot, stdio: 'inherit' });
+  execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], { cwd: projectRoot, stdio: 'inherit' });
   cpSync(join(projectRoot, 'bin'), join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'generated'));
   for (const file of ['openapi.json', 'openapi.yaml', 'sandbox.json']) copyFileSync(join(projectRoot, 'generated', file), join(dir, 'generated', file));
@@ -75,7 +75,7 @@ function serverPackage(dir: string) {
     description: `${root.description} The reference server, the recording pipeline and the cloudrec command.`,
     type: 'module',
     bin: { cloudrec: 'bin/cloudrec.js' },
-    exports: { './server': './dist/src/server/main.js', './package.json': './package.json' },
+    exports: { './server': './dist/src/server/main.js', './conformance': { types: './dist/src/conformance/index.d.ts', default: './dist/src/conformance/index.js' }, './package.json': './package.json' },
     files: ['bin', 'dist', 'generated', 'docs', 'CHANGELOG.md'],
     engines: root.engines,
     dependencies: root.dependencies,

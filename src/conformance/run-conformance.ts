@@ -99,6 +99,8 @@ async function answerProblems(exchange: Exchange, expected?: ExpectedAnswer): Pr
   return problems;
 }
 
+/** A channel the request rules name when credentials are given: nobody is expected in it. */
+const unusedChannel = 'conformance-rules-room';
 const placeholder = { app_id: 'conformance-app', project_id: 'conformance-project', sign_key: 'conformance-key', channel: 'conformance-room' };
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
@@ -112,8 +114,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const results: CheckResult[] = [];
   const credentials = options.credentials;
   // With credentials the request rules are sent as the real project, so their answers cannot depend
-  // on the order in which a server checks the body and the credentials.
-  const base: StartRecordingRequest = credentials ?? placeholder;
+  // on the order in which a server checks the body and the credentials; and to a channel of their
+  // own, so a server that wrongly accepts one starts no recording in the channel the checks use.
+  const base: StartRecordingRequest = credentials ? { ...credentials, channel: unusedChannel } : placeholder;
   const rules = requestRules(base);
   const total = rules.length + 2 + 4 + 3 + 3;
 
@@ -193,7 +196,11 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     (status) => (credentials && (status === 400 || status === 413 || status === 415 || status >= 500) ? [`a valid request answered ${status}`] : []),
   );
   await generated('generated.one-rule-broken', 'requests that break one rule, generated', '400 invalid_parameter (audio_only_and_video_only for the exclusion)',
-    brokenBody.map(({ rule, body }) => ({ ...json(body), rule })),
+    brokenBody.map(({ rule, body }) => {
+      // The project's own credentials in every field the broken rule is not about.
+      const own = credentials ? Object.entries(credentials).filter(([field]) => field !== 'channel' && !rule.startsWith(`${field} `)) : [];
+      return { ...json({ ...body, ...Object.fromEntries(own) }), rule };
+    }),
     (request) => ({ status: 400, code: (request as { rule?: string }).rule === 'the not rule' ? 'audio_only_and_video_only' : 'invalid_parameter' }),
   );
   await generated('generated.not-a-request', 'random JSON and text, generated', '400 for JSON, 415 for other content types',

@@ -1,81 +1,67 @@
-// The contract suite against the reference server as a real process: every documented failure
-// is provoked for real (projects, switches, storage and channel users set up through the sandbox
-// API), except the two test/server/app.test.ts provokes in-process: internal_error (a closed
-// database) and service_unavailable (a database that cannot grow).
+// The conformance checks against the reference server as a real process: every request rule, a
+// ready project (success, identical repeat, other settings), each other precondition set up
+// through the sandbox API, and generated requests. The same checks users run with
+// `cloudrec conformance`, so there is one list of them.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { StartRecordingRequest } from '../../src/index.js';
-import { arrangeProject, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
 import { documentedFailures } from '../../src/conformance/exchange-check.js';
-import { describeContract, type Arrangement, type ContractTarget } from './suite.js';
+import { runConformance, type ConformanceReport } from '../../src/conformance/index.js';
+import { projectRoot } from '../support/prism.js';
+import { arrangeProject, postStart, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
 
 let server: ReferenceServer;
+const ready = { app_id: 'conf-app', project_id: 'ready', sign_key: 'key-ready', channel: 'room 1' };
+const fixtures = {
+  recordingOff: { app_id: 'conf-app', project_id: 'off', sign_key: 'key-off' },
+  noStorage: { app_id: 'conf-app', project_id: 'bare', sign_key: 'key-bare' },
+  emptyChannel: 'nobody here',
+};
+let report: ConformanceReport;
+
 beforeAll(async () => {
-  server = await startReferenceServer();
-});
+  server = await startReferenceServer({ CLOUDREC_LOG_LEVEL: 'warn' });
+  await arrangeProject(server.baseUrl, { ...ready, uids: [1001] });
+  await arrangeProject(server.baseUrl, fixtures.recordingOff);
+  await sandbox(server.baseUrl, 'PATCH', '/sandbox/projects/conf-app/off', { recording_enabled: false });
+  await arrangeProject(server.baseUrl, fixtures.noStorage, null);
+  report = await runConformance({ baseUrl: server.baseUrl, credentials: ready, fixtures, seed: 20261202, runs: 50 });
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
   server?.remove();
 });
 
-let count = 0;
-/** A new project (its own app_id, so no arrangement counts against another's rate) and a channel with one user. */
-async function freshProject(options: { recording?: boolean; storage?: boolean; users?: boolean } = {}) {
-  count += 1;
-  const ids = { app_id: `app-${count}`, project_id: `proj-${count}`, sign_key: `key-${count}`, channel: `room ${count}` };
-  await arrangeProject(server.baseUrl, { ...ids, uids: options.users === false ? [] : [1001] }, options.storage === false ? null : undefined);
-  if (options.recording === false) {
-    await fetch(`${server.baseUrl}/sandbox/projects/${ids.app_id}/${ids.project_id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ recording_enabled: false }),
-    });
-  }
-  return ids satisfies StartRecordingRequest;
-}
+test('the reference server passes every conformance check, none skipped', () => {
+  expect(report.results.filter((r) => r.outcome !== 'passed')).toEqual([]);
+  expect(report.conforms).toBe(true);
+});
 
-const client = (body: StartRecordingRequest, more: Partial<Arrangement> = {}): Arrangement => ({ kind: 'client', body, ...more }) as Arrangement;
-const raw = (contentType: string, body: string): Arrangement => ({ kind: 'raw', contentType, body });
+test('cloudrec conformance exits 0 against the reference server', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(projectRoot, 'bin/cloudrec.js'), 'conformance', '--base-url', server.baseUrl, '--seed', '1', '--runs', '20'], { encoding: 'utf8' });
+  expect(stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 8 skipped/m);
+});
 
-const target: ContractTarget = {
-  baseUrl: () => server.baseUrl,
-  success: async () => client(await freshProject()),
-  failures: {
-    invalid_parameter: async () => client({ ...(await freshProject()), layout_mode: 7 } as unknown as StartRecordingRequest),
-    audio_only_and_video_only: async () => client({ ...(await freshProject()), isAudioOnly: 1, isVideoOnly: 1 }),
-    malformed_body: async () => raw('application/json', '{"app_id": "a",'),
-    body_too_large: async () => raw('application/json', JSON.stringify({ ...(await freshProject()), channel: 'x'.repeat(70_000) })),
-    unsupported_media_type: async () => raw('text/plain', 'app_id=a'),
-    invalid_credentials: async () => client({ ...(await freshProject()), sign_key: 'not-the-key' }),
-    recording_not_enabled: async () => client(await freshProject({ recording: false })),
-    storage_not_configured: async () => client(await freshProject({ storage: false })),
-    channel_empty: async () => client(await freshProject({ users: false })),
-    channel_already_recording: async () => {
-      const ids = await freshProject();
-      const first = await fetch(`${server.baseUrl}/v1/cloudRecord`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...ids, layout_mode: 1 }),
-      });
-      expect(first.status).toBe(200);
-      return client({ ...ids, layout_mode: 2 });
-    },
-    // The default limit is 10 requests a second per app_id: the 11th in a burst is refused. (Each
-    // of the 10 is refused channel_empty; an identical repeat of an active task would spend nothing.)
-    rate_limited: async () => {
-      const ids = await freshProject();
-      return client(ids, { before: Array.from({ length: 10 }, (_, i) => ({ ...ids, channel: `empty ${i}` })) });
-    },
-  },
-};
-
-describeContract('the reference server', target);
+// The default limit is 10 requests a second per app_id: the 11th in a burst is refused. (Each of
+// the 10 is refused channel_empty; an identical repeat of an active task would spend nothing.)
+test('answers the 11th start of an app in one second with 429 rate_limited and Retry-After', async () => {
+  const ids = { app_id: 'burst-app', project_id: 'p', sign_key: 'k' };
+  await arrangeProject(server.baseUrl, ids);
+  const answers = [];
+  for (let i = 0; i < 11; i++) answers.push(await postStart(server.baseUrl, { ...ids, channel: `empty ${i}` }));
+  expect(answers.map((a) => a.status)).toEqual([...Array(10).fill(409), 429]);
+  expect(answers[10]!.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+  expect(await answers[10]!.json()).toMatchObject({ code: 'rate_limited' });
+});
 
 // Provoked elsewhere: internal_error (a failed database) and service_unavailable (a full disk) in
 // process by test/server/app.test.ts, service_unavailable while shutting down by test/faults/; and
 // what a fetch cannot send (a malformed request, headers too large, a request never finished)
 // over raw sockets by test/server/framework-answers.test.ts.
-const provokedElsewhere = ['internal_error', 'service_unavailable', 'malformed_request', 'headers_too_large', 'request_timeout'];
-test('the reference server contract covers every documented failure, with those provoked elsewhere', () => {
+const provokedElsewhere = ['rate_limited', 'internal_error', 'service_unavailable', 'malformed_request', 'headers_too_large', 'request_timeout'];
+test('the conformance checks provoke every documented failure, with those provoked elsewhere', () => {
+  const checked = new Set(report.results.map((r) => /^[45]\d\d ([a-z]+_[a-z_]+)/.exec(r.expected)?.[1]).filter(Boolean));
   const documented = documentedFailures('/v1/cloudRecord', 'post').map((f) => f.name);
-  expect([...Object.keys(target.failures), ...provokedElsewhere].sort()).toEqual([...documented].sort());
+  expect([...checked, ...provokedElsewhere].sort()).toEqual([...documented].sort());
 });

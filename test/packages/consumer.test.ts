@@ -266,6 +266,20 @@ describe('the cloudrec-server package, installed', () => {
     expect(status.stdout).toMatch(new RegExp(`^Task ${taskId}: `));
   });
 
+  test('cloudrec conformance checks the installed server, and cloudrec-server/conformance runs the same checks from a script', async () => {
+    const ids = ['--app-id', 'demo-app', '--project-id', 'demo-project', '--channel', 'demo-room', `--sign-key=${signKey}`];
+    const checked = await cloudrec('conformance', '--base-url', baseUrl, ...ids, '--seed', '1', '--runs', '20');
+    expect(checked.code, `${checked.stdout}${checked.stderr}`).toBe(0);
+    expect(checked.stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 3 skipped/m);
+    expect(checked.stdout).not.toContain(signKey);
+    const script = `import { runConformance, summaryLine } from 'cloudrec-server/conformance';
+const report = await runConformance({ baseUrl: '${baseUrl}', seed: 2, runs: 10 });
+console.log(summaryLine(report));`;
+    writeFileSync(join(serverDir, 'conformance.mjs'), script);
+    const { stdout } = await run('node', [join(serverDir, 'conformance.mjs')], { cwd: serverDir });
+    expect(stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 8 skipped/);
+  });
+
   test('cloudrec mock says how to add Prism, which it does not install', async () => {
     const { code, stderr } = await cloudrec('mock');
     expect(code).toBe(2);

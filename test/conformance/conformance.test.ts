@@ -1,0 +1,127 @@
+// `cloudrec conformance` against servers written to break one rule each: the correct one conforms,
+// each broken one fails, and the report names the rule it breaks. The command is run as users run
+// it (the compiled bin, in its own process); the function as a user's own test suite would call it.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatJunit, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
+import { projectRoot } from '../support/prism.js';
+import { fakeFixtures, fakeProject, startFakeServer, type Flaw } from './fake-server.js';
+
+const run = promisify(execFile);
+const bin = join(projectRoot, 'bin/cloudrec.js');
+const projectFlags = ['--app-id', fakeProject.app_id, '--project-id', fakeProject.project_id, '--sign-key', fakeProject.sign_key, '--channel', fakeProject.channel];
+const fixtureFlags = [
+  '--recording-off-project', Object.values(fakeFixtures.recordingOff).join(','),
+  '--no-storage-project', Object.values(fakeFixtures.noStorage).join(','),
+  '--empty-channel', fakeFixtures.emptyChannel,
+];
+
+/** Runs the installed-style command; resolves with its exit code and output (it never rejects). */
+async function cloudrec(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const failedIds = (report: ConformanceReport) => report.results.filter((r) => r.outcome === 'failed').map((r) => r.id);
+
+const servers = new Map<Flaw, Awaited<ReturnType<typeof startFakeServer>>>();
+beforeAll(async () => {
+  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'malformed-json-500', 'ignores-exclusion'] as const) {
+    servers.set(flaw, await startFakeServer(flaw));
+  }
+});
+afterAll(async () => {
+  for (const server of servers.values()) await server.close();
+});
+const url = (flaw: Flaw) => servers.get(flaw)!.baseUrl;
+
+describe('cloudrec conformance', () => {
+  test('a server that keeps every rule conforms: exit 0, every check passed, none skipped', async () => {
+    const { code, stdout } = await cloudrec(['conformance', '--base-url', url('none'), ...projectFlags, ...fixtureFlags, '--seed', '1', '--runs', '40']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 0 skipped/m);
+    expect(stdout).not.toMatch(/^(FAIL|SKIP) /m);
+  });
+
+  // Each flaw and the checks it must fail: exactly these, so a check that blames the wrong rule fails too.
+  test.each([
+    ['omits-task-id', ['credentials.success', 'credentials.identical-repeat', 'credentials.different-settings']],
+    ['malformed-json-500', ['body.malformed-json', 'body.not-an-object', 'generated.not-a-request']],
+    ['ignores-exclusion', ['audio-only-and-video-only', 'generated.one-rule-broken']],
+  ] as const)('a server with the flaw %s fails exactly the checks of that rule', async (flaw, expected) => {
+    const report = await runConformance({ baseUrl: url(flaw), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 50 });
+    expect(report.conforms).toBe(false);
+    // A check that cannot run because an earlier one failed is listed as skipped, not passed.
+    expect([...failedIds(report), ...report.results.filter((r) => r.outcome === 'skipped').map((r) => r.id)].sort()).toEqual([...expected].sort());
+  });
+
+  test('a server that accepts everything fails every rule of the request, the credentials and the preconditions', async () => {
+    const report = await runConformance({ baseUrl: url('accepts-everything'), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 40 });
+    const failed = failedIds(report);
+    for (const id of ['layout_mode.enum', 'mixResolution.odd-side', 'sign_key.required', 'unknown-field', 'audio-only-and-video-only', 'body.malformed-json', 'content-type.missing', 'credentials.unknown', 'credentials.different-settings', 'precondition.recording-off', 'precondition.empty-channel', 'generated.one-rule-broken']) {
+      expect(failed).toContain(id);
+    }
+    const enumCheck = report.results.find((r) => r.id === 'layout_mode.enum')!;
+    expect(enumCheck).toMatchObject({ expected: '400 invalid_parameter', got: '200 success', problems: ['answered status 200, not 400'] });
+    expect(enumCheck.curl).toMatch(/^curl -sS -i -X POST '.*\/v1\/cloudRecord' -H 'Content-Type: application\/json' --data-raw '.*"layout_mode":3/);
+  });
+
+  test('a server with the wrong error shape fails every error check, naming the fields the spec wants', async () => {
+    const report = await runConformance({ baseUrl: url('wrong-error-shape'), seed: 1, runs: 20 });
+    const check = report.results.find((r) => r.id === 'credentials.unknown')!;
+    expect(check.outcome).toBe('failed');
+    expect(check.problems).toEqual(expect.arrayContaining(['code: is required', 'message: is required', 'error: is not a field of this request']));
+    expect(report.results.filter((r) => r.group === 'request rules').every((r) => r.outcome === 'failed')).toBe(true);
+  });
+
+  test('each broken server makes the command exit 1 and name the failed rule, without printing the sign_key', async () => {
+    for (const [flaw, rule] of [
+      ['accepts-everything', 'audio-only-and-video-only'],
+      ['wrong-error-shape', 'credentials.unknown'],
+      ['omits-task-id', 'credentials.success'],
+      ['malformed-json-500', 'body.malformed-json'],
+      ['ignores-exclusion', 'audio-only-and-video-only'],
+    ] as const) {
+      const { code, stdout } = await cloudrec(['conformance', '--base-url', url(flaw), ...projectFlags, '--seed', '1', '--runs', '20']);
+      expect(code, flaw).toBe(1);
+      expect(stdout, flaw).toMatch(new RegExp(`^FAIL  ${rule.replaceAll('.', '\\.')} `, 'm'));
+      expect(stdout, flaw).toMatch(/^Does not conform: /m);
+      expect(stdout, flaw).not.toContain(fakeProject.sign_key);
+    }
+  });
+
+  test('reports as JUnit XML and JSON for CI', async () => {
+    const junit = await cloudrec(['conformance', '--base-url', url('malformed-json-500'), '--seed', '1', '--runs', '10', '--reporter', 'junit']);
+    expect(junit.code).toBe(1);
+    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="cloudrec conformance [^"]+" tests="\d+" failures="3" skipped="8"/);
+    expect(junit.stdout.match(/<failure /g)).toHaveLength(3);
+    const json = await cloudrec(['conformance', '--base-url', url('none'), '--seed', '1', '--runs', '10', '--reporter', 'json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as ConformanceReport;
+    expect(report).toMatchObject({ conforms: true, seed: 1, runs: 10, summary: { failed: 0, skipped: 8 } });
+    expect(formatJunit(report)).toContain('<skipped message="needs --app-id, --project-id, --sign-key and --channel"/>');
+  });
+
+  test('a bad command line exits 2 with what to write', async () => {
+    expect(await cloudrec(['conformance'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--base-url is required') });
+    expect(await cloudrec(['conformance', '--base-url', 'localhost:8787'])).toMatchObject({ code: 2, stderr: expect.stringContaining('http:// or https://') });
+    expect(await cloudrec(['conformance', '--base-url', url('none'), '--app-id', 'a'])).toMatchObject({ code: 2, stderr: expect.stringContaining('missing: --project-id') });
+    expect(await cloudrec(['conformance', '--base-url', url('none'), '--reporter', 'tap'])).toMatchObject({ code: 2, stderr: expect.stringContaining('table, junit or json') });
+  });
+
+  test('a 429 with Retry-After is waited out and sent again, not counted against the server', async () => {
+    const limited = await startFakeServer('none', { rateLimitFirst: true });
+    const waits: number[] = [];
+    const report = await runConformance({ baseUrl: limited.baseUrl, seed: 1, runs: 5, onProgress: (e) => e.kind === 'wait' && waits.push(e.seconds) });
+    await limited.close();
+    expect(waits).toEqual([1]);
+    expect(report.summary).toMatchObject({ failed: 0, rateLimitWaits: 1 });
+  });
+});

@@ -1,0 +1,93 @@
+// A small server of the API written for the conformance tests: correct, or with one deliberate
+// flaw. It validates with the reference server's request parser, keeps one ready project (and
+// one for each other precondition) in memory, and answers in the spec's shapes unless its flaw
+// says otherwise.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { maxBodyBytes } from '../../src/conformance/request-schema.js';
+import { ApiFailure } from '../../src/server/errors.js';
+import { parseStartRequest } from '../../src/server/start-request.js';
+
+export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'malformed-json-500' | 'ignores-exclusion';
+
+export const fakeProject = { app_id: 'fake-app', project_id: 'fake-project', sign_key: 'fake-key', channel: 'fake-room' };
+export const fakeFixtures = {
+  recordingOff: { app_id: 'fake-app', project_id: 'off-project', sign_key: 'off-key' },
+  noStorage: { app_id: 'fake-app', project_id: 'bare-project', sign_key: 'bare-key' },
+  emptyChannel: 'fake-empty',
+};
+const projects = [
+  { ...fakeProject, recording: true, storage: true },
+  { ...fakeFixtures.recordingOff, recording: false, storage: true },
+  { ...fakeFixtures.noStorage, recording: true, storage: false },
+];
+
+/** `rateLimitFirst`: the first request of all is answered 429 with Retry-After 1, as a busy server would. */
+export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {}): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  let limited = !rateLimitFirst;
+  const active = new Map<string, { settings: string; task_id: number }>();
+  let lastTaskId = 0;
+
+  const answer = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
+    res.end(JSON.stringify(body));
+  };
+  const fail = (res: ServerResponse, failure: ApiFailure) => {
+    res.writeHead(failure.status, { 'content-type': 'application/json', 'x-request-id': randomUUID(), ...failure.headers });
+    res.end(JSON.stringify(flaw === 'wrong-error-shape' ? { error: failure.message } : failure.body));
+  };
+
+  const handle = (req: IncomingMessage, raw: string, res: ServerResponse) => {
+    if (req.method !== 'POST' || req.url !== '/v1/cloudRecord') return answer(res, 404, { code: 'not_found', message: 'No such operation.' });
+    if (!limited) {
+      limited = true;
+      throw new ApiFailure('rate_limited', 'Too many requests; retry after 1 second.', { 'Retry-After': '1' });
+    }
+    if (flaw === 'accepts-everything') return answer(res, 200, { code: 'success', task_id: ++lastTaskId });
+    if (Buffer.byteLength(raw) > maxBodyBytes) throw new ApiFailure('body_too_large', `The body is over ${maxBodyBytes} bytes.`);
+    let request;
+    try {
+      request = parseStartRequest(req.headers['content-type'], raw);
+    } catch (error) {
+      const code = (error as ApiFailure).code;
+      if (flaw === 'malformed-json-500' && code === 'malformed_body') {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        return res.end('Internal Server Error');
+      }
+      if (!(flaw === 'ignores-exclusion' && code === 'audio_only_and_video_only')) throw error;
+      request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
+    }
+    const project = projects.find((p) => p.app_id === request.app_id && p.project_id === request.project_id && p.sign_key === request.sign_key);
+    if (!project) throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
+    if (!project.recording) throw new ApiFailure('recording_not_enabled', 'Recording is off.');
+    if (!project.storage) throw new ApiFailure('storage_not_configured', 'No storage.');
+    const { sign_key: _key, ...rest } = request;
+    const settings = JSON.stringify(rest);
+    const task = active.get(request.channel);
+    if (task?.settings === settings) return answer(res, 200, flaw === 'omits-task-id' ? { code: 'success' } : { code: 'success', task_id: task.task_id });
+    if (request.channel !== fakeProject.channel) throw new ApiFailure('channel_empty', 'Nobody is in the channel.');
+    if (task) throw new ApiFailure('channel_already_recording', 'Already recording with other settings.');
+    const created = { settings, task_id: ++lastTaskId };
+    active.set(request.channel, created);
+    return answer(res, 200, flaw === 'omits-task-id' ? { code: 'success' } : { code: 'success', task_id: created.task_id });
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        handle(req, Buffer.concat(chunks).toString('utf8'), res);
+      } catch (error) {
+        if (!(error instanceof ApiFailure)) throw error;
+        fail(res, error);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
