@@ -24,6 +24,12 @@ export interface paths {
          *     project's object storage is configured (`storage_not_configured`), and at least
          *     one user is in the channel (`channel_empty`).
          *
+         *     A request is checked in this order and answered with the first failure: the
+         *     request itself (`unsupported_media_type`, `body_too_large`, `malformed_body`,
+         *     `invalid_parameter`, `audio_only_and_video_only`), then the credentials
+         *     (`invalid_credentials`), then the preconditions above. So a request that breaks a
+         *     field rule gets its 400 whatever its credentials.
+         *
          *     A channel is recorded by at most one active task. Repeating a request whose
          *     fields are all identical to those of the channel's active task returns that
          *     task's `task_id` with status 200, so a request may safely be retried after a lost
