@@ -13,6 +13,8 @@ export default {
   treatWarningsAsErrors: true,
   // No hosted repository to link to, and a clone's remote varies (none here, a path in CI).
   disableSources: true,
+  // The site's home page; scripts/docs-site/client-pages.ts makes the link relative on each page.
+  navigationLinks: { 'cloudrec docs home': 'cloudrec-site-home' },
   // openapi-typescript writes the spec's descriptions as @description and constants as @constant.
   blockTags: [...OptionDefaults.blockTags, '@description', '@constant'],
 };

@@ -425,7 +425,7 @@ export interface components {
          * @description The recording mode.
          *     0: individual recording. Each UID gets one audio file and one video file. The audio is resampled to 48 kHz, with the channel count and bitrate of the source; the video keeps the properties of the source.
          *     1: composite recording. The audio of all UIDs is mixed into one audio-only file and the video of all UIDs is composed into one video-only file: whatever the number of users, exactly one mixed audio file and one mixed video file. The mixed audio's properties are set by `audioProfile`, the mixed video's by `mixResolution`; `mixed_video_audio` can put both into one file.
-         *     The original page leaves the default column blank; its text names 0 as the default.
+         *     The default is 0.
          * @default 0
          * @enum {integer}
          */
@@ -436,7 +436,7 @@ export interface components {
          *     0: audio and video in separate files (a mixed audio file and a mixed video file).
          *     1: audio and video in one fragmented MP4 file (the form a recorder can write as it goes); fewer players support it.
          *     2: audio and video in one MP4 file, finalized when the recording ends (H.264 and AAC, index at the front); supported by most players.
-         *     The original page contradicts itself: its text calls 0 the default and its default column says 2. This API's default is 2, the value of the default column.
+         *     The default is 2.
          * @default 2
          * @enum {integer}
          */
@@ -455,14 +455,14 @@ export interface components {
          * @description Which video stream to record. Takes effect only when the publisher in the channel sends two video streams (dual-stream mode); otherwise the one stream there is gets recorded.
          *     0: the high-quality (large) stream.
          *     1: the low-quality (small) stream.
-         *     The original page leaves the default column blank; its text names 0 as the default.
+         *     The default is 0.
          * @default 0
          * @enum {integer}
          */
         stream_type: 0 | 1;
         /**
          * AudioProfile
-         * @description Addition to the original page's table: the page names this parameter but does not list it; its values are those of the recording SDK that defines it. The properties of the mixed audio. Takes effect only in composite recording (`is_mixing_enabled` 1) with audio recorded.
+         * @description The properties of the mixed audio. Takes effect only in composite recording (`is_mixing_enabled` 1) with audio recorded.
          *     0: 48 kHz, speech encoding, mono, up to 48 kbps.
          *     1: 48 kHz, music encoding, mono, up to 128 kbps.
          *     2: 48 kHz, music encoding, stereo, up to 192 kbps.
@@ -472,7 +472,7 @@ export interface components {
         AudioProfile: 0 | 1 | 2;
         /**
          * MixResolution
-         * @description Addition to the original page's table: the page names this parameter but does not list it; its format is that of the recording SDK that defines it. The properties of the mixed video, as `"width,height,fps,kbps"`: four integers separated by commas, with no spaces. Takes effect only in composite recording (`is_mixing_enabled` 1) with video recorded.
+         * @description The properties of the mixed video, as `"width,height,fps,kbps"`: four integers separated by commas, with no spaces. Takes effect only in composite recording (`is_mixing_enabled` 1) with video recorded.
          *     The width and height are in pixels, each an even number from 16 to 1920, and width × height is at most 1920 × 1080 (2,073,600 pixels). The frame rate is one of 1, 7, 10, 15, 24, 30 and 60 frames per second. The bitrate is from 1 to 10,000 kbps.
          *     A value that breaks any of these rules is answered with `invalid_parameter`, naming this field.
          * @default 360,640,15,500

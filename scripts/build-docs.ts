@@ -1,69 +1,48 @@
-// `npm run docs`: the API reference in English and Chinese (Redocly, one self-contained HTML page
-// each) and the client reference (typedoc), into docs/ or the folder given with --out.
-// English comes from the spec as written; Chinese from the spec with openapi/overlays/zh-CN.yaml
-// applied by `redocly bundle`, so the overlay changes only text.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// `npm run docs`: the docs site, into docs/ or the folder given with --out. One static site,
+// publishable as it is under any base path (every link relative, nothing fetched from elsewhere):
+//   index.html, zh/index.html                     home, in English and Chinese
+//   getting-started.html, zh/getting-started.html the spec's own Getting started section
+//   api/en/, api/zh/                               the API reference (Redocly), the Chinese one made
+//                                                  by applying openapi/overlays/zh-CN.yaml
+//   client/                                        the TypeScript client reference (typedoc)
+//   openapi.json, openapi.yaml, sandbox/openapi.json  the spec files
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, redocly } from './redocly.js';
+import { buildApiPage, bundleSpec, languages } from './docs-site/api-pages.js';
+import { buildClientPages } from './docs-site/client-pages.js';
+import { gettingStartedPage, homePage } from './docs-site/pages.js';
+import { sitePages } from './docs-site/site-map.js';
+import { projectRoot } from './redocly.js';
 
-/** The API reference's languages: where each page goes, its title, and the overlay that makes it. */
-export const languages = [
-  { code: 'en', htmlLang: 'en', title: 'Cloud Recording API', overlay: undefined },
-  { code: 'zh', htmlLang: 'zh-CN', title: '云端录制 API', overlay: 'openapi/overlays/zh-CN.yaml' },
-] as const;
+export { bundleSpec, languages } from './docs-site/api-pages.js';
 
-/** Bundles the public spec into `file`, with `overlay` applied (none: as written). */
-const bundleTo = (file: string, overlay?: string) =>
-  redocly(['bundle', 'cloudrec', ...(overlay ? ['--overlay', overlay] : []), '--output', file]);
+const write = (file: string, text: string) => {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+};
 
-/** The bundled public spec with `overlay` applied (none: as written), as parsed JSON. */
-export function bundleSpec(overlay?: string): Record<string, unknown> {
-  const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bundle-'));
-  try {
-    bundleTo(join(dir, 'openapi.json'), overlay);
-    return JSON.parse(readFileSync(join(dir, 'openapi.json'), 'utf8')) as Record<string, unknown>;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+/** Builds the whole site into `root`; returns the pages written, relative to it. */
+export function buildDocs(root: string): string[] {
+  // What an earlier build left (an older Redoc script under another hash) is not part of this one.
+  for (const part of ['api', 'client', 'zh', 'sandbox']) rmSync(join(root, part), { recursive: true, force: true });
+  for (const language of languages) {
+    buildApiPage(language, root);
+    const spec = bundleSpec(language.overlay) as unknown as Parameters<typeof homePage>[1];
+    write(join(root, sitePages.home[language.code]), homePage(language.code, spec));
+    write(join(root, sitePages.gettingStarted[language.code]), gettingStartedPage(language.code, spec));
   }
-}
-
-/** The attribution badge, drawn inline. */
-const redoclyBadge = `data:image/svg+xml,${encodeURIComponent(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="16"><text x="0" y="12" font-family="sans-serif" font-size="12" fill="#888">Redocly</text></svg>',
-)}`;
-
-function buildApiPage(language: (typeof languages)[number], page: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'cloudrec-docs-'));
-  try {
-    const bundled = join(dir, 'openapi.json');
-    bundleTo(bundled, language.overlay);
-    // --inlineBundle embeds Redoc's script: without it the page loads it from a CDN and is blank offline.
-    redocly(['build-docs', bundled, '--output', page, '--inlineBundle', '--title', language.title]);
-    const html = readFileSync(page, 'utf8')
-      // Redoc's template says nothing of the language; browsers and screen readers need it.
-      .replace(/<html(\s[^>]*)?>/i, `<html lang="${language.htmlLang}">`)
-      // Its "API docs by Redocly" badge is an image on Redocly's CDN: offline, a request that fails.
-      .replaceAll(/https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(?:-full)?\.svg/g, redoclyBadge);
-    writeFileSync(page, html);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  buildClientPages(root);
+  copyFileSync(join(projectRoot, 'generated/openapi.json'), join(root, sitePages.specs['openapi.json']));
+  copyFileSync(join(projectRoot, 'generated/openapi.yaml'), join(root, sitePages.specs['openapi.yaml']));
+  mkdirSync(join(root, 'sandbox'), { recursive: true });
+  copyFileSync(join(projectRoot, 'generated/sandbox.json'), join(root, sitePages.specs['sandbox/openapi.json']));
+  return [sitePages.home.en, sitePages.home.zh, sitePages.gettingStarted.en, sitePages.gettingStarted.zh, sitePages.api.en, sitePages.api.zh, sitePages.client];
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   const { values } = parseArgs({ options: { out: { type: 'string', default: join(projectRoot, 'docs') } } });
-  const out = resolve(values.out);
-  const pages = languages.map((language) => {
-    const page = join(out, 'api', language.code, 'index.html');
-    buildApiPage(language, page);
-    return page;
-  });
-  execFileSync(join(projectRoot, 'node_modules/.bin/typedoc'), ['--logLevel', 'Warn', '--out', join(out, 'client')], {
-    cwd: projectRoot,
-    stdio: 'inherit',
-  });
-  console.log(`API reference:    ${pages.join('\n                  ')}\nClient reference: ${join(out, 'client/index.html')}`);
+  const root = resolve(values.out);
+  const pages = buildDocs(root);
+  console.log(`Docs site in ${root}: open ${join(root, 'index.html')}, or run \`npm run docs:serve\`.\n  ${pages.join('\n  ')}`);
 }

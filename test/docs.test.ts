@@ -1,13 +1,14 @@
 // `npm run docs`: both languages' API pages and the client reference, built into a temp folder;
 // every text of the spec translated by the overlay, and every overlay action aimed at something.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { JSONPath } from 'jsonpath-plus';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { bundleSpec, languages } from '../scripts/build-docs.js';
+import { sitePages } from '../scripts/docs-site/site-map.js';
 import { apiValidator } from '../src/spec/api-document.js';
 import { projectRoot } from './support/prism.js';
 
@@ -27,10 +28,64 @@ const requestFields = Object.keys(
 );
 const errorCodes = (apiValidator.resolve('/components/schemas/ErrorCode').value as { enum: string[] }).enum;
 
+/** Every HTML page of the built site, relative to its root. */
+const sitePagesBuilt = () => readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.html')).map((f) => f.split('\\').join('/'));
+/** The targets of a page's links and of what it loads (href and src), as written. */
+const references = (html: string) => [...html.matchAll(/\s(?:href|src)="([^"]*)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&'));
+
+describe('npm run docs, the site', () => {
+  test('has every page of the site map and the spec files', () => {
+    const all = [...Object.values(sitePages.home), ...Object.values(sitePages.gettingStarted), ...Object.values(sitePages.api), sitePages.client, ...Object.values(sitePages.specs)];
+    expect(all.filter((page) => !existsSync(join(out, page)))).toEqual([]);
+  });
+
+  test('links only relatively inside itself: every file a page loads, and every link to a page of the site, is a file of the site', () => {
+    const broken: string[] = [];
+    for (const page of sitePagesBuilt()) {
+      const html = readFileSync(join(out, page), 'utf8');
+      // What a page loads must come from the site itself, by a relative path.
+      for (const [, target] of html.matchAll(/<(?:script|img|link)\b[^>]*\s(?:src|href)="([^"]*)"/g)) {
+        if (!target!.startsWith('data:') && /^([a-z]+:)?\/\/|^\//i.test(target!)) broken.push(`${page} loads ${target}`);
+      }
+      for (const target of references(html)) {
+        // Anchors within the page, and links out to the tools' own sites (attribution), are not pages of this one.
+        if (/^(#|data:|mailto:|https:\/\/)/.test(target) || target === '') continue;
+        // Redoc's routes, written /section/…: the page makes them #/section/… links (checked in Chromium).
+        if (page.startsWith('api/') && target.startsWith('/')) continue;
+        const file = posix.normalize(posix.join(posix.dirname(page), target.split(/[?#]/)[0]!));
+        const path = join(out, file);
+        const resolved = existsSync(path) && statSync(path).isDirectory() ? join(path, 'index.html') : path;
+        if (!existsSync(resolved)) broken.push(`${page} links to ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  test('every page links home', () => {
+    const homes = new Set<string>(Object.values(sitePages.home));
+    const without = sitePagesBuilt().filter(
+      (page) => !references(readFileSync(join(out, page), 'utf8')).some((target) => homes.has(posix.normalize(posix.join(posix.dirname(page), target)))),
+    );
+    expect(without).toEqual([]);
+  });
+
+  test('no page and no help of the command line speaks of the source page the API was written from', () => {
+    const source = /original page|source page|原始页面|原页面/i;
+    const speaking = sitePagesBuilt().filter((page) => source.test(readFileSync(join(out, page), 'utf8')));
+    expect(speaking).toEqual([]);
+    const cli = join(projectRoot, 'bin/cloudrec.js');
+    for (const command of ['', 'serve', 'mock', 'docs', 'start', 'status', 'conformance']) {
+      const help = execFileSync(process.execPath, [cli, 'help', ...(command ? [command] : [])], { encoding: 'utf8' });
+      expect(help, command).not.toMatch(source);
+      expect(help.length, command).toBeGreaterThan(100);
+    }
+  });
+});
+
 describe.each(languages.map((l) => [l.code]))('npm run docs, the %s API page', (code) => {
   test('loads nothing from the network', () => {
-    expect(pages[code]).not.toMatch(/<script[^>]+src=/i);
-    expect(pages[code]).not.toMatch(/<link[^>]+href="https?:/i);
+    expect(pages[code]).not.toMatch(/<script[^>]+src="(?:[a-z]+:)?\/\//i);
+    expect(pages[code]).not.toMatch(/<link[^>]+href="(?:[a-z]+:)?\/\//i);
   });
 
   test('has every request field, every error code and the three code samples', () => {
@@ -44,6 +99,7 @@ describe.each(languages.map((l) => [l.code]))('npm run docs, the %s API page', (
   test('links to the other language and says which language it is in', () => {
     const other = code === 'en' ? 'zh' : 'en';
     expect(pages[code]).toContain(`../${other}/index.html`);
+    expect(pages[code]).toContain(code === 'en' ? '../../index.html' : '../../zh/index.html');
     expect(pages[code]).toMatch(new RegExp(`<html lang="${code === 'en' ? 'en' : 'zh-CN'}">`));
   });
 });

@@ -33,9 +33,10 @@ Prism is not installed with cloudrec: add it with \`npm install --save-dev @stop
 
 const docsHelp = () => `Usage: cloudrec docs [--out docs] [--open]
 
-In a clone of the repository, builds the API reference (English and 中文) and the client
-reference, and prints where they are; in the installed package, prints where its built docs are.
---open opens the English page in the desktop's browser (xdg-open), when there is one.`;
+In a clone of the repository, builds the docs site (a home page, Getting started, the API
+reference in English and 中文, the client reference and the spec files) and prints where it is;
+in the installed package, prints where its built site is. --open opens the home page in the
+desktop's browser (xdg-open), when there is one.`;
 
 const mainHelp = () => `cloudrec ${apiVersion}: the toolkit of the cloud-recording API (POST /v1/cloudRecord)
 
@@ -112,13 +113,13 @@ function docs(args: string[]): number {
   if (existsSync(builder)) {
     const build = spawnSync(join(packageRoot, 'node_modules/.bin/tsx'), [builder, '--out', out], { stdio: 'inherit' });
     if (build.status !== 0) throw new CliError('Building the docs failed (see above).', exitCodes.usage);
-  } else if (!existsSync(join(out, 'api/en/index.html'))) {
+  } else if (!existsSync(join(out, 'index.html'))) {
     throw new CliError(`No built docs in ${out}; the package ships them in ${join(packageRoot, 'docs')}.`, exitCodes.usage);
   }
-  const english = join(out, 'api/en/index.html');
-  console.log(`Open ${pathToFileURL(english).href}, or run \`cloudrec serve\` and open http://127.0.0.1:8787/docs`);
+  const home = join(out, 'index.html');
+  console.log(`Open ${pathToFileURL(home).href}, or run \`cloudrec serve\` and open http://127.0.0.1:8787/docs/`);
   if (values.open) {
-    const opened = spawnSync('xdg-open', [english], { stdio: 'ignore' });
+    const opened = spawnSync('xdg-open', [home], { stdio: 'ignore' });
     if (opened.error || opened.status !== 0) console.log('(no desktop browser to open here: use the address above)');
   }
   return exitCodes.ok;

@@ -39,20 +39,20 @@ export function registerStaticRoutes(app: FastifyInstance, docsDir: string) {
     });
   }
 
-  // /docs/en/ and /docs/zh/ are the API reference in each language, /docs/client/ the client's.
+  // /docs/ is the docs site as `npm run docs` builds it (every link in it relative). The addresses
+  // of the API pages before the site had a home page, /docs/en/ and /docs/zh/, lead to them still.
   const docsRoot = resolve(docsDir);
-  const folders: Record<string, string> = { en: 'api/en', zh: 'api/zh', client: 'client' };
-  app.get('/docs', async (_req, reply) => reply.redirect('/docs/en/'));
+  const moved: Record<string, string> = { '/docs': '/docs/', '/docs/en': '/docs/api/en/', '/docs/en/': '/docs/api/en/', '/docs/zh': '/docs/api/zh/', '/docs/zh/': '/docs/api/zh/' };
+  for (const [from, to] of Object.entries(moved)) app.get(from, async (_req, reply) => reply.redirect(to));
   app.get('/docs/*', async (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
-    const [first = '', ...others] = rest.split('/');
-    const folder = folders[first];
-    if (folder && others.length === 0) return reply.redirect(`/docs/${first}/`);
-    const file = folder ? fileUnder(join(docsRoot, folder), others.join('/')) : undefined;
+    const file = fileUnder(docsRoot, rest);
+    // A folder asked for without its slash: the page is its index, but its relative links need the slash.
+    if (!file && !rest.endsWith('/') && fileUnder(docsRoot, `${rest}/`)) return reply.redirect(`/docs/${rest}/`);
     if (!file) {
       return reply.code(404).send({
         code: 'not_found',
-        message: `No docs page at ${req.url}. Build the docs with \`npm run docs\`; pages: /docs/en/, /docs/zh/, /docs/client/.`,
+        message: `No docs page at ${req.url}. Build the docs with \`npm run docs\`; the site starts at /docs/.`,
       });
     }
     return reply.type(file.type).send(file.body);

@@ -212,7 +212,7 @@ describe('the samples of the docs and the READMEs, against the installed package
     const example = (apiValidator.resolve(pointer).value as { value?: object } | undefined)?.value;
     expect(example, `the example ${named}`).toBeDefined();
     for (const [target, check] of [[capture.url, 'body'], [prism.baseUrl, 'answer']] as const) {
-      const runnable = source.replaceAll('http://127.0.0.1:8787', target);
+      const runnable = source.replaceAll('https://recording.example.com', target);
       const before = capture.requests.length;
       let stdout: string;
       if (command === 'ts') {
@@ -248,7 +248,7 @@ describe('the cloudrec-server package, installed', () => {
   });
 
   test('cloudrec serve answers the API, serves the spec and the docs it ships', async () => {
-    for (const path of ['/openapi.json', '/openapi.yaml', '/sandbox/openapi.json', '/docs/en/', '/docs/zh/', '/docs/client/']) {
+    for (const path of ['/openapi.json', '/openapi.yaml', '/sandbox/openapi.json', '/docs/', '/docs/zh/index.html', '/docs/api/en/', '/docs/api/zh/', '/docs/client/']) {
       const response = await fetch(`${baseUrl}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);

@@ -206,21 +206,23 @@ describe('the reference server app', () => {
     expect(answer.json()).toMatchObject({ code: 'not_found' });
   });
 
-  test('serves the specs, and the docs of both languages and the client under /docs', async () => {
+  test('serves the specs, and the docs site under /docs/ (the old addresses of the API pages lead to them)', async () => {
     const docsDir = mkdtempSync(join(tmpdir(), 'cloudrec-served-docs-'));
-    for (const [folder, text] of [['api/en', 'English page'], ['api/zh', '中文页面'], ['client', 'client reference']] as const) {
+    for (const [folder, text] of [['.', 'home page'], ['api/en', 'English page'], ['api/zh', '中文页面'], ['client', 'client reference']] as const) {
       mkdirSync(join(docsDir, folder), { recursive: true });
       writeFileSync(join(docsDir, folder, 'index.html'), `<html>${text}</html>`);
     }
     const { app } = await arrangedApp({ docsDir });
-    expect((await app.inject({ method: 'GET', url: '/docs' })).headers.location).toBe('/docs/en/');
-    expect((await app.inject({ method: 'GET', url: '/docs/zh' })).headers.location).toBe('/docs/zh/');
-    for (const [url, text] of [['/docs/en/', 'English page'], ['/docs/zh/index.html', '中文页面'], ['/docs/client/', 'client reference']] as const) {
+    for (const [from, to] of [['/docs', '/docs/'], ['/docs/en/', '/docs/api/en/'], ['/docs/zh', '/docs/api/zh/'], ['/docs/api/zh', '/docs/api/zh/']]) {
+      expect((await app.inject({ method: 'GET', url: from! })).headers.location, from).toBe(to);
+    }
+    for (const [url, text] of [['/docs/', 'home page'], ['/docs/api/en/', 'English page'], ['/docs/api/zh/index.html', '中文页面'], ['/docs/client/', 'client reference']] as const) {
       const page = await app.inject({ method: 'GET', url });
       expect(page.statusCode, url).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);
       expect(page.body).toContain(text);
     }
+    expect((await app.inject({ method: 'GET', url: '/docs/nothing.html' })).json()).toMatchObject({ code: 'not_found' });
     expect((await app.inject({ method: 'GET', url: '/docs/en/../../../package.json' })).statusCode).toBe(404);
     const spec = await app.inject({ method: 'GET', url: '/openapi.json' });
     expect(spec.json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/cloudRecord': {} } });

@@ -22,15 +22,24 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page that can load local files only; `outside` lists every other URL it tried. */
-export async function offlinePage(browser: Browser): Promise<{ page: Page; outside: string[] }> {
+/**
+ * A page that can load local files only (and `origin`, a loopback server of the test's, when
+ * given); `outside` lists every other URL it tried, `errors` every console error and uncaught error.
+ */
+export async function offlinePage(browser: Browser, origin?: string): Promise<{ page: Page; outside: string[]; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const outside: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (/^(file|data|blob|about):/.test(url)) return route.continue();
+    if (/^(file|data|blob|about):/.test(url) || (origin && url.startsWith(`${origin}/`))) return route.continue();
     outside.push(url);
     return route.abort();
   });
-  return { page: await context.newPage(), outside };
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`${page.url()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`${page.url()}: ${String(error)}`));
+  return { page, outside, errors };
 }

@@ -1,5 +1,5 @@
 // Individual recording: one audio and one video file per user (the `individual` request example).
-const response = await fetch('http://127.0.0.1:8787/v1/cloudRecord', {
+const response = await fetch('https://recording.example.com/v1/cloudRecord', {
   method: 'POST',
   headers: { 'Content-Type': 'application/json' },
   body: JSON.stringify({

@@ -1,7 +1,7 @@
 // Individual recording: one audio and one video file per user (the `individual` request example).
 import { createClient } from 'cloudrec';
 
-const client = createClient({ baseUrl: 'http://127.0.0.1:8787' });
+const client = createClient({ baseUrl: 'https://recording.example.com' });
 
 const result = await client.startRecording({
   app_id: 'app-7f3c2a',

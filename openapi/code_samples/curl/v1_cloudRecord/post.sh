@@ -1,5 +1,5 @@
 # Individual recording: one audio and one video file per user (the `individual` request example).
-curl -X POST 'http://127.0.0.1:8787/v1/cloudRecord' \
+curl -X POST 'https://recording.example.com/v1/cloudRecord' \
   -H 'Content-Type: application/json' \
   -d '{
     "app_id": "app-7f3c2a",
