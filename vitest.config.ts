@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The docs site, built once for the tests that read it.
+    globalSetup: ['test/support/docs-site.setup.ts'],
     // The slow fault tests have their own run: npm run test:faults.
     exclude: ['test/faults/**', 'node_modules/**'],
     // Tests start real processes (Prism, the reference server); give them room on 2 cores.

@@ -61,12 +61,12 @@ function clientPackage(dir: string) {
   return manifest;
 }
 
-function serverPackage(dir: string) {
+function serverPackage(dir: string, docsDir: string) {
   execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], { cwd: projectRoot, stdio: 'inherit' });
   cpSync(join(projectRoot, 'bin'), join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'generated'));
   for (const file of ['openapi.json', 'openapi.yaml', 'sandbox.json']) copyFileSync(join(projectRoot, 'generated', file), join(dir, 'generated', file));
-  cpSync(join(projectRoot, 'docs'), join(dir, 'docs'), { recursive: true });
+  cpSync(docsDir, join(dir, 'docs'), { recursive: true });
   copyFileSync(join(projectRoot, 'README.md'), join(dir, 'README.md'));
   const prism = '@stoplight/prism-cli';
   return {
@@ -85,15 +85,18 @@ function serverPackage(dir: string) {
   };
 }
 
-/** Assembles and packs both packages; returns the tarballs' paths. */
-export function pack({ out = join(projectRoot, 'dist/packages'), buildDocs = true } = {}): string[] {
+/**
+ * Assembles and packs both packages; returns the tarballs' paths. The server package ships the
+ * docs site built now, or the one already in `docsDir` when `buildDocs` is false.
+ */
+export function pack({ out = join(projectRoot, 'dist/packages'), buildDocs = true, docsDir = join(projectRoot, 'docs') } = {}): string[] {
   const stage = join(projectRoot, 'dist/stage');
   rmSync(stage, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   // The server package ships the built docs; a caller that has just built them may reuse them.
-  if (buildDocs || !existsSync(join(projectRoot, 'docs/api/en/index.html'))) {
-    execFileSync(join(projectRoot, 'node_modules/.bin/tsx'), ['scripts/build-docs.ts'], { cwd: projectRoot, stdio: 'inherit' });
+  if (buildDocs || !existsSync(join(docsDir, 'index.html'))) {
+    execFileSync(join(projectRoot, 'node_modules/.bin/tsx'), ['scripts/build-docs.ts', '--out', docsDir], { cwd: projectRoot, stdio: 'inherit' });
   }
   return [
     ['cloudrec', clientPackage],
@@ -101,7 +104,7 @@ export function pack({ out = join(projectRoot, 'dist/packages'), buildDocs = tru
   ].map(([name, assemble]) => {
     const dir = join(stage, name as string);
     mkdirSync(dir, { recursive: true });
-    const manifest = (assemble as (dir: string) => object)(dir);
+    const manifest = (assemble as (dir: string, docs: string) => object)(dir, docsDir);
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     copyFileSync(join(projectRoot, 'CHANGELOG.md'), join(dir, 'CHANGELOG.md'));
     copyFileSync(join(projectRoot, 'LICENSE'), join(dir, 'LICENSE'));

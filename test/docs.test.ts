@@ -1,27 +1,25 @@
 // `npm run docs`: both languages' API pages and the client reference, built into a temp folder;
 // every text of the spec translated by the overlay, and every overlay action aimed at something.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { JSONPath } from 'jsonpath-plus';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, inject, test } from 'vitest';
 import { parse } from 'yaml';
 import { bundleSpec, languages } from '../scripts/build-docs.js';
 import { sitePages } from '../scripts/docs-site/site-map.js';
 import { apiValidator } from '../src/spec/api-document.js';
 import { projectRoot } from './support/prism.js';
 
-const out = mkdtempSync(join(tmpdir(), 'cloudrec-docs-'));
+// The site `npm run docs` builds, built once for the run (test/support/docs-site.setup.ts).
+const out = inject('docsSite');
 const pages: Record<string, string> = {};
 let clientPage = '';
 
 beforeAll(() => {
-  execFileSync(join(projectRoot, 'node_modules/.bin/tsx'), ['scripts/build-docs.ts', '--out', out], { cwd: projectRoot, stdio: 'pipe' });
   for (const { code } of languages) pages[code] = readFileSync(join(out, 'api', code, 'index.html'), 'utf8');
   clientPage = readFileSync(join(out, 'client/index.html'), 'utf8');
-}, 120_000);
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+});
 
 const requestFields = Object.keys(
   (apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema').value as { properties: object }).properties,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import semver from 'semver';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { pack } from '../../scripts/pack.js';
 import { installedPackages, installTarballs, tarballManifest, type Manifest } from '../support/consumer-project.js';
 import { freePort } from '../support/free-port.js';
@@ -42,7 +42,8 @@ async function cloudrec(...args: string[]) {
 }
 
 beforeAll(async () => {
-  const [client, serverTarball] = pack({ out: join(work, 'packages'), buildDocs: false });
+  // The docs site built once for the run (test/support/docs-site.setup.ts), as the package ships it.
+  const [client, serverTarball] = pack({ out: join(work, 'packages'), buildDocs: false, docsDir: inject('docsSite') });
   tarballs = { client: client!, server: serverTarball! };
   mkdirSync(clientDir);
   installTarballs(clientDir, [tarballs.client]);
