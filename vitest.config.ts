@@ -7,6 +7,9 @@ export default defineConfig({
     globalSetup: ['test/support/docs-site.setup.ts'],
     // The slow fault tests have their own run: npm run test:faults.
     exclude: ['test/faults/**', 'node_modules/**'],
+    // Most test files wait on processes of their own (servers, ffmpeg, Chromium): two at a time
+    // keep both cores busy, where the default (cores - 1) ran them one by one.
+    maxWorkers: 2,
     // Tests start real processes (Prism, the reference server); give them room on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 60_000,
