@@ -5,19 +5,23 @@
 //      wrong key, a new task each request; with no task recording and with 10,000), and on the
 //      Prism mock, against a bare node:http server answering the same JSON; each server in its own
 //      process, autocannon in another (bench-support/http-bench.ts).
-//   2. Rendering: a composite recording of 4 users against one plain ffmpeg encode of a single
-//      test pattern on the same canvas for the same length: seconds of media per wall second.
-//   3. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
+//      Memory per recording task: the resident memory of the server with 10,000 recording, less
+//      that of the one with none.
+//   2. Start-up: time from the spawn to the first answer with 100,000 ended tasks in the database,
+//      against an empty one.
+//   3. Rendering: composites of 4, 9 and 17 users at the default and at 1280x720, and individual
+//      files, each against one plain ffmpeg encode of a test pattern of the same size, frame rate
+//      and length (bench-support/render-bench.ts): seconds of media per wall second.
+//   4. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
 //      through it against raw fetch, to one bare server in its own process.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
-import { httpBench } from './bench-support/http-bench.js';
-import { renderRecording } from '../src/recording/render.js';
-import type { PresenceSpan } from '../src/recording/plan.js';
+import { httpBench, startupBench } from './bench-support/http-bench.js';
+import { renderBench } from './bench-support/render-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,11 +29,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     recording: { type: 'string', default: '10000' },
+    'startup-tasks': { type: 'string', default: '100000' },
     'media-seconds': { type: 'string', default: '10' },
     only: { type: 'string' },
   },
 });
-const sections = values.only ? values.only.split(',') : ['start', 'render', 'client'];
+const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client'];
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -39,7 +44,7 @@ const step = (text: string) => console.log(`\n== ${text}`);
 
 async function startRequests() {
   step(`HTTP: autocannon in its own process, ${connections} connections, ${seconds} s rounds, ${rounds} rounds interleaved`);
-  const rows = await httpBench({ connections, seconds, rounds, recording });
+  const { rows, memory } = await httpBench({ connections, seconds, rounds, recording });
   console.log('');
   console.log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare', 'p99 / bare p99'], rows.map((r) => [
     r.scenario + (Object.keys(r.unexpected).length ? ` (also ${JSON.stringify(r.unexpected)})` : ''),
@@ -50,7 +55,7 @@ async function startRequests() {
     r.ratio.toFixed(3),
     r.p99Ratio.toFixed(2),
   ])));
-  return rows;
+  return { rows, memory };
 }
 
 /** Rows as an aligned text table, the first column left-aligned and the others right-aligned. */
@@ -61,31 +66,16 @@ function table(head: string[], rows: string[][]): string {
 }
 
 async function rendering() {
-  step(`rendering: ${mediaSeconds} s of media on a 360x640 canvas`);
-  const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-render-'));
-  try {
-    console.log('baseline: ffmpeg encoding one test pattern, same canvas, codec and length');
-    let started = performance.now();
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=360x640:rate=15:duration=${mediaSeconds}`, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', join(dir, 'base.mp4')]);
-    const baseline = mediaSeconds / ((performance.now() - started) / 1000);
-    console.log('composite: 4 users (best-fit), audio mixed, one mix.mp4');
-    const spans: PresenceSpan[] = [1, 2, 3, 4].map((uid) => ({ publisher: { uid, audio: true, video: true, dual_stream: false }, from: 0, to: mediaSeconds }));
-    const settings = { isAudioOnly: 0, isVideoOnly: 0, is_mixing_enabled: 1, mixed_video_audio: 2, layout_mode: 1, stream_type: 0, audioProfile: 0, mixResolution: '360,640,15,500' } as const;
-    started = performance.now();
-    let shown = -1;
-    await renderRecording({ settings, durationSec: mediaSeconds, spans }, dir, {
-      onProgress: ({ done, total }) => {
-        const tenth = Math.floor((done / total) * 4);
-        if (tenth > shown) process.stdout.write(`  ${Math.round((done / total) * 100)}%\n`);
-        shown = Math.max(shown, tenth);
-      },
-    });
-    const composite = mediaSeconds / ((performance.now() - started) / 1000);
-    console.log(`baseline ${baseline.toFixed(1)}× real time, composite ${composite.toFixed(1)}× real time: ratio ${(composite / baseline).toFixed(3)}`);
-    return { baseline, composite };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  step(`rendering: ${mediaSeconds} s of media each, against a plain encode of the same size, rate and length`);
+  const rows = await renderBench(mediaSeconds);
+  console.log('');
+  console.log(table(['scenario', 'wall s', '× real time', 'plain encode ×', 'ratio to plain'], rows.map((r) => [r.scenario, r.wallSec.toFixed(2), r.speed.toFixed(1), r.baseline.toFixed(1), r.ratio.toFixed(3)])));
+  return rows;
+}
+
+async function startup() {
+  step('start-up: from the spawn to the first answer to a start');
+  return startupBench({ tasks: Number(values['startup-tasks']), rounds });
 }
 
 async function client() {
@@ -99,11 +89,16 @@ async function client() {
 
 const started = performance.now();
 const start = sections.includes('start') ? await startRequests() : undefined;
+const boot = sections.includes('startup') ? await startup() : undefined;
 const render = sections.includes('render') ? await rendering() : undefined;
 const calls = sections.includes('client') ? await client() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
-if (start) for (const row of start.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
-if (render) console.log(`  composite render / plain encode:   ${(render.composite / render.baseline).toFixed(3)}`);
+if (start) {
+  for (const row of start.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
+  console.log(`  memory per recording task: ${(start.memory.perTask / 1024).toFixed(2)} KiB`);
+}
+if (boot) console.log(`  start-up to the first answer: ${boot.fullMs.toFixed(0)} ms with ${boot.tasks.toLocaleString('en')} tasks, ${boot.emptyMs.toFixed(0)} ms with none`);
+if (render) for (const row of render) console.log(`  ${`render: ${row.scenario}`.padEnd(60)} ${row.ratio.toFixed(3)} of a plain encode, ${row.speed.toFixed(1)}× real time`);
 if (calls) {
   console.log(`  client calls / raw fetch:          ${calls.overhead.ratio.toFixed(3)}`);
   console.log(`  client bundle, gzipped:            ${calls.bundle.gzipped} B`);
@@ -118,7 +113,9 @@ const record = {
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${platform()} ${release()}` },
   node: process.version,
   options: { connections, seconds, rounds, recording, mediaSeconds, sections },
-  http: start,
+  http: start?.rows,
+  memory: start?.memory,
+  startup: boot,
   render,
   client: calls,
 };

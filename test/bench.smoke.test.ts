@@ -1,7 +1,7 @@
 // The benchmark harness keeps working (no timing is asserted: figures come from `npm run bench`).
 import { expect, test } from 'vitest';
 import { clientBundleBytes, clientOverhead } from '../scripts/bench-support/client-bench.js';
-import { httpBench } from '../scripts/bench-support/http-bench.js';
+import { httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
 
 test('the client benchmark bundles the client and measures both kinds of call against its own server', async () => {
   const bundle = await clientBundleBytes();
@@ -12,10 +12,19 @@ test('the client benchmark bundles the client and measures both kinds of call ag
 });
 
 test('the HTTP benchmark runs every scenario against servers of its own, each answered as expected', async () => {
-  const rows = await httpBench({ connections: 2, seconds: 1, rounds: 1, recording: 50, pool: 3000 });
+  const { rows, memory } = await httpBench({ connections: 2, seconds: 1, rounds: 1, recording: 50, pool: 3000 });
   expect(rows.map((r) => r.scenario)).toHaveLength(10);
   for (const row of rows) {
     expect(row.rps, row.scenario).toBeGreaterThan(0);
     expect(row.unexpected, row.scenario).toEqual({});
   }
+  expect(memory.recording).toBe(50);
+  expect(memory.busyRss).toBeGreaterThan(0);
 }, 120_000);
+
+test('the start-up benchmark starts servers on an empty and on a filled database, each answering its first start', async () => {
+  const result = await startupBench({ tasks: 200, rounds: 1 });
+  expect(result.tasks).toBe(200);
+  expect(result.emptyMs).toBeGreaterThan(0);
+  expect(result.fullMs).toBeGreaterThan(0);
+}, 60_000);

@@ -59,8 +59,11 @@ const freePort = async () => {
   });
 };
 
-/** A data folder with the bench project, `pool` channels with a user each, and `recording` tasks recording. */
-function prepareData(recording: number, pool: number): string {
+/**
+ * A data folder with the bench project, `pool` channels with a user each, `recording` tasks
+ * recording and `ended` tasks completed (the history a long-running service keeps).
+ */
+function prepareData(recording: number, pool: number, ended = 0): string {
   const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-'));
   const db = openDatabase(join(dir, 'cloudrec.db'));
   const projects = createProjectStore(db, createSecretBox(loadSecretKey('', dir).key));
@@ -76,6 +79,10 @@ function prepareData(recording: number, pool: number): string {
     for (let i = 0; i < recording; i++) {
       channels.join(ids.app_id, `busy-${i}`, 1, user);
       tasks.create({ app_id: ids.app_id, project_id: ids.project_id, channel: `busy-${i}`, settings });
+    }
+    for (let i = 0; i < ended; i++) {
+      const task = tasks.create({ app_id: ids.app_id, project_id: ids.project_id, channel: `old-${i % 1000}`, settings });
+      tasks.update(task.task_id, { state: 'completed', ended_at: Date.now(), end_reason: 'idle_timeout' });
     }
   })();
   db.close();
@@ -93,6 +100,49 @@ async function referenceServer(dataDir: string): Promise<Server> {
     CLOUDREC_FAILED_AUTH_PER_MIN: '1000000',
     CLOUDREC_MAX_CONNECTIONS: '10000',
   });
+}
+
+/** The server process's resident memory now, in bytes (VmRSS, from /proc). */
+function rssBytes(pid: number): number {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(line?.[1] ?? 0) * 1024;
+}
+
+/** A reference server started on `dataDir`: milliseconds from the spawn to its first answer to a start, and its memory then. */
+async function firstAnswer(dataDir: string): Promise<{ server: Server; ms: number; rss: number }> {
+  const started = performance.now();
+  const server = await referenceServer(dataDir);
+  const answer = await fetch(`${server.url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ids, channel: 'repeat-room' }) });
+  if (answer.status !== 200) throw new Error(`the first start answered ${answer.status}: ${await answer.text()}`);
+  return { server, ms: performance.now() - started, rss: rssBytes(server.pid) };
+}
+
+export interface StartupResult {
+  tasks: number;
+  emptyMs: number;
+  fullMs: number;
+}
+
+/** Start-up: time to the first answer with no task in the database and with `tasks` ended ones; medians of `rounds`. */
+export async function startupBench({ tasks = 100_000, rounds = 3 } = {}): Promise<StartupResult> {
+  console.log(`preparing: a database with ${tasks.toLocaleString('en')} ended tasks`);
+  const emptyDir = prepareData(0, 0);
+  const fullDir = prepareData(0, 0, tasks);
+  const empty: number[] = [];
+  const full: number[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [dir, times] of [[emptyDir, empty], [fullDir, full]] as const) {
+        const { server, ms } = await firstAnswer(dir);
+        server.stop();
+        times.push(ms);
+      }
+      console.log(`  round ${round}/${rounds}: first answer ${empty.at(-1)!.toFixed(0)} ms with no task, ${full.at(-1)!.toFixed(0)} ms with ${tasks.toLocaleString('en')}`);
+    }
+  } finally {
+    for (const dir of [emptyDir, fullDir]) rmSync(dir, { recursive: true, force: true });
+  }
+  return { tasks, emptyMs: median(empty), fullMs: median(full) };
 }
 
 /** The server process's CPU time so far, in ms (user + system, from /proc). */
@@ -121,8 +171,6 @@ async function load(scenario: Scenario, connections: number, seconds: number, fi
   return { ...result, cpuUsPerRequest: result.requests ? (cpu * 1000) / result.requests : 0 };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 export interface HttpRow {
   scenario: string;
   rps: number;
@@ -134,8 +182,18 @@ export interface HttpRow {
   unexpected: Record<string, number>;
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export interface MemoryResult {
+  emptyRss: number;
+  busyRss: number;
+  recording: number;
+  /** What one recording task adds to the server's resident memory, in bytes. */
+  perTask: number;
+}
+
 /** Runs every scenario `rounds` times, interleaved; returns a row each, medians. */
-export async function httpBench({ connections = 50, seconds = 5, rounds = 3, recording = 10_000, pool = 120_000 } = {}): Promise<HttpRow[]> {
+export async function httpBench({ connections = 50, seconds = 5, rounds = 3, recording = 10_000, pool = 120_000 } = {}): Promise<{ rows: HttpRow[]; memory: MemoryResult }> {
   console.log(`preparing: two reference servers, one with ${recording.toLocaleString('en')} tasks recording, ${pool.toLocaleString('en')} channels with a user each`);
   const preparing = performance.now();
   const emptyDir = prepareData(0, pool);
@@ -144,17 +202,12 @@ export async function httpBench({ connections = 50, seconds = 5, rounds = 3, rec
   const bare = await launch('node', [join(import.meta.dirname, 'bare-server.mjs')], /listening (\d+)/);
   const prismPort = await freePort();
   const prism = await launch(join(root, 'node_modules/.bin/prism'), ['mock', '--host', '127.0.0.1', '--port', String(prismPort), join(root, 'generated/openapi.json')], /Prism is listening on http:\/\/127\.0\.0\.1:(\d+)/);
-  const started = performance.now();
-  const empty = await referenceServer(emptyDir);
-  const firstAnswerEmpty = performance.now() - started;
-  const busyStarted = performance.now();
-  const busy = await referenceServer(busyDir);
-  console.log(`reference servers ready: ${firstAnswerEmpty.toFixed(0)} ms with no task, ${(performance.now() - busyStarted).toFixed(0)} ms with ${recording.toLocaleString('en')} recording`);
+  const { server: empty, ms: emptyMs, rss: emptyRss } = await firstAnswer(emptyDir);
+  const { server: busy, ms: busyMs, rss: busyRss } = await firstAnswer(busyDir);
+  const memory = { emptyRss, busyRss, recording, perTask: (busyRss - emptyRss) / Math.max(1, recording) };
+  console.log(`reference servers answering: ${emptyMs.toFixed(0)} ms with no task, ${busyMs.toFixed(0)} ms with ${recording.toLocaleString('en')} recording`);
+  console.log(`memory: ${(emptyRss / 2 ** 20).toFixed(1)} MiB with no task, ${(busyRss / 2 ** 20).toFixed(1)} MiB with ${recording.toLocaleString('en')} recording: ${(memory.perTask / 1024).toFixed(2)} KiB a recording task`);
   const valid = JSON.stringify({ ...ids, channel: 'repeat-room' });
-  for (const server of [empty, busy]) {
-    const answer = await fetch(`${server.url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid });
-    if (answer.status !== 200) throw new Error(`the first start answered ${answer.status}: ${await answer.text()}`);
-  }
   const kinds = (server: Server, suffix: string, prefix: string): Scenario[] => [
     { name: `identical repeat of an active start${suffix}`, server, body: valid, status: '200' },
     { name: `invalid body (400)${suffix}`, server, body: JSON.stringify({ ...ids, channel: 'repeat-room', layout_mode: 7 }), status: '400' },
@@ -187,7 +240,7 @@ export async function httpBench({ connections = 50, seconds = 5, rounds = 3, rec
   }
   const bareRps = median(results.get(scenarios[0]!.name)!.map((r) => r.rps));
   const bareP99 = median(results.get(scenarios[0]!.name)!.map((r) => r.p99));
-  return scenarios.map((scenario) => {
+  const rows = scenarios.map((scenario) => {
     const rs = results.get(scenario.name)!;
     const unexpected: Record<string, number> = {};
     for (const r of rs) for (const [code, count] of Object.entries(r.statuses)) if (code !== scenario.status) unexpected[code] = (unexpected[code] ?? 0) + count;
@@ -195,4 +248,5 @@ export async function httpBench({ connections = 50, seconds = 5, rounds = 3, rec
     const p99 = median(rs.map((r) => r.p99));
     return { scenario: scenario.name, rps, p50: median(rs.map((r) => r.p50)), p99, cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)), ratio: rps / bareRps, p99Ratio: p99 / bareP99, unexpected };
   });
+  return { rows, memory };
 }

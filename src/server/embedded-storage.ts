@@ -2,8 +2,6 @@
 // the data folder, so `npm start` records and uploads with nothing else installed.
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-// @ts-expect-error s3rver ships no type declarations
-import S3rver from 's3rver';
 
 export const embeddedBucket = 'recordings';
 /** s3rver's fixed credentials. */
@@ -17,6 +15,9 @@ export interface EmbeddedStorage {
 /** Starts s3rver on `host:port` with its files in `directory` and the demo bucket in it. */
 export async function startEmbeddedStorage(host: string, port: number, directory: string): Promise<EmbeddedStorage> {
   mkdirSync(directory, { recursive: true });
+  // Loaded only for the demo: a quarter of a second at start-up that a real deployment does not need.
+  // @ts-expect-error s3rver ships no type declarations
+  const { default: S3rver } = await import('s3rver');
   const server = new S3rver({ address: host, port, directory, silent: true, configureBuckets: [{ name: embeddedBucket }] });
   const address = (await server.run()) as AddressInfo;
   return {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { MadeFile, RecordingPlan } from '../recording/plan.js';
 import { renderRecording } from '../recording/render.js';
 import { objectKey } from '../storage/object-key.js';
-import { UploadError, uploadWithRetry } from '../storage/upload.js';
+import type { uploadWithRetry } from '../storage/upload.js';
+import { UploadError } from '../storage/upload-error.js';
 import type { ChannelSource } from './channel-source.js';
 import { resolveMediaFile } from './media-folder.js';
 import { isOutOfSpace } from './storage-errors.js';
@@ -56,7 +57,8 @@ class Aborted extends Error {}
 export function createTaskRunner(deps: TaskRunnerDeps) {
   const now = deps.now ?? Date.now;
   const render = deps.render ?? renderRecording;
-  const upload = deps.upload ?? uploadWithRetry;
+  // The S3 client (a quarter of a second to load) is loaded with the first upload, not at start-up.
+  const upload: typeof uploadWithRetry = deps.upload ?? (async (...args) => (await import('../storage/upload.js')).uploadWithRetry(...args));
   const shutdown = new AbortController();
   /** Tasks being finalized or uploaded now, so each is worked on once. */
   const working = new Map<number, Promise<void>>();

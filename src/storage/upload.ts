@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SchemaStorageSettings as StorageSettings } from '../../generated/sandbox-types.js';
+import { UploadError } from './upload-error.js';
 
 export type { StorageSettings };
 
@@ -77,16 +78,7 @@ async function abortStaleUploads(client: S3Client, bucket: string, key: string, 
   }
 }
 
-/** An upload that did not happen. `permanent`: retrying cannot help (the store refused). */
-export class UploadError extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-  ) {
-    super(message);
-    this.name = 'UploadError';
-  }
-}
+export { UploadError } from './upload-error.js';
 
 // Error codes by which a store says no for good: credentials, bucket, permissions.
 const refusals: Record<string, string> = {
