@@ -39,10 +39,19 @@ const settingNames = Object.keys(
   (sandboxValidator.resolve('/components/schemas/RecordingSettings').value as { properties: object }).properties,
 ) as (keyof RecordingSettings)[];
 
+// Every recording field's default, as the spec gives it (the fields are all plain values, so the
+// defaults of an empty request are those of any request): worked out once, not per request.
+const settingDefaults = withDefaults(apiValidator, requestPointer, {}) as Record<string, unknown>;
+
 /** The recording fields of a request with every default of the spec applied. */
 export function recordingSettings(request: StartRecordingRequest): RecordingSettings {
-  const full = withDefaults(apiValidator, requestPointer, request) as Record<string, unknown>;
-  return Object.fromEntries(settingNames.filter((n) => full[n] !== undefined).map((n) => [n, full[n]])) as RecordingSettings;
+  const given = request as Record<string, unknown>;
+  const settings: Record<string, unknown> = {};
+  for (const name of settingNames) {
+    const value = given[name] ?? settingDefaults[name];
+    if (value !== undefined) settings[name] = value;
+  }
+  return settings as RecordingSettings;
 }
 
 export const sameSettings = (a: RecordingSettings, b: RecordingSettings) =>

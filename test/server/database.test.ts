@@ -22,6 +22,18 @@ function databaseWithTasks(dir: string) {
   return path;
 }
 
+describe('opening a database another server holds', () => {
+  test('is refused at once, naming the reason and what to do', () => {
+    const path = join(folder(), 'cloudrec.db');
+    const first = openDatabase(path);
+    expect(() => openDatabase(path)).toThrow(
+      new RegExp(`^The database ${path} is in use by another process \\(another cloudrec server on the same data folder\\?\\)\\. Stop that process, or give this server a data folder of its own\\.$`),
+    );
+    first.close();
+    openDatabase(path).close();
+  });
+});
+
 describe('opening a damaged database', () => {
   test('a broken header: not a SQLite database, named, with what to do', () => {
     const path = join(folder(), 'cloudrec.db');

@@ -19,8 +19,13 @@ describe('storage secrets at rest', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloudrec-secrets-'));
     const file = join(dir, 'cloudrec.db');
     const { key } = loadSecretKey('', dir);
-    createProjectStore(openDatabase(file), createSecretBox(key)).put('app', 'proj', { sign_key: 'k', recording_enabled: true, storage });
-    const raw = new Database(file, { readonly: true }).prepare('SELECT storage FROM projects').get() as { storage: string };
+    const db = openDatabase(file);
+    createProjectStore(db, createSecretBox(key)).put('app', 'proj', { sign_key: 'k', recording_enabled: true, storage });
+    // The server holds its database's lock while it runs: the file is read once it is closed.
+    db.close();
+    const reader = new Database(file, { readonly: true });
+    const raw = reader.prepare('SELECT storage FROM projects').get() as { storage: string };
+    reader.close();
     expect(raw.storage).not.toContain(secret);
     expect(JSON.parse(raw.storage).secret_access_key).toMatch(/^sealed:v1:/);
     const reopened = createProjectStore(openDatabase(file), createSecretBox(loadSecretKey('', dir).key));
