@@ -121,6 +121,7 @@ const record = {
 };
 const resultsDir = join(import.meta.dirname, '../bench/results');
 mkdirSync(resultsDir, { recursive: true });
-const file = join(resultsDir, `${record.date.slice(0, 10)}-${record.commit}.json`);
+// A run of some sections only is kept apart, so it never replaces the whole run of the same commit.
+const file = join(resultsDir, `${record.date.slice(0, 10)}-${record.commit}${values.only ? `-only-${sections.join('-')}` : ''}.json`);
 writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`\nwritten: ${file}`);

@@ -193,7 +193,7 @@ export interface MemoryResult {
 }
 
 /** Runs every scenario `rounds` times, interleaved; returns a row each, medians. */
-export async function httpBench({ connections = 50, seconds = 5, rounds = 3, recording = 10_000, pool = 120_000 } = {}): Promise<{ rows: HttpRow[]; memory: MemoryResult }> {
+export async function httpBench({ connections = 50, seconds = 5, rounds = 3, recording = 10_000, pool = 250_000 } = {}): Promise<{ rows: HttpRow[]; memory: MemoryResult }> {
   console.log(`preparing: two reference servers, one with ${recording.toLocaleString('en')} tasks recording, ${pool.toLocaleString('en')} channels with a user each`);
   const preparing = performance.now();
   const emptyDir = prepareData(0, pool);
