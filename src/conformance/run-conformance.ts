@@ -118,7 +118,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // own, so a server that wrongly accepts one starts no recording in the channel the checks use.
   const base: StartRecordingRequest = credentials ? { ...credentials, channel: unusedChannel } : placeholder;
   const rules = requestRules(base);
-  const total = rules.length + 2 + 4 + 3 + 3;
+  // The rules, then unknown credentials and 1.0; the client and the project's four; three preconditions; three generated.
+  const total = rules.length + 2 + 5 + 3 + 3;
 
   const record = (result: CheckResult) => {
     results.push(result);
