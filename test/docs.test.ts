@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { bundleSpec, languages } from '../scripts/build-docs.js';
 import { sitePages } from '../scripts/docs-site/site-map.js';
 import { apiValidator } from '../src/spec/api-document.js';
+import { requestProperties } from '../src/conformance/request-schema.js';
 import { projectRoot } from './support/prism.js';
 
 // The site `npm run docs` builds, built once for the run (test/support/docs-site.setup.ts).
@@ -21,9 +22,7 @@ beforeAll(() => {
   clientPage = readFileSync(join(out, 'client/index.html'), 'utf8');
 });
 
-const requestFields = Object.keys(
-  (apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema').value as { properties: object }).properties,
-);
+const requestFields = Object.keys(requestProperties);
 const errorCodes = (apiValidator.resolve('/components/schemas/ErrorCode').value as { enum: string[] }).enum;
 
 /** Every HTML page of the built site, relative to its root. */

@@ -1,9 +1,8 @@
 // The `start` command's flags, read from the request schema of the spec: one flag per field,
 // named exactly as the field, with its type, values, default and description.
-import { apiValidator } from '../spec/api-document.js';
+import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 import { describeErrors } from '../spec/schema-validator.js';
 
-const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
 
 interface FieldSchema {
   type?: string;
@@ -23,13 +22,13 @@ export interface RequestFlag {
   schema: FieldSchema;
 }
 
-const request = apiValidator.resolve(requestPointer).value as { properties: Record<string, unknown>; required?: string[] };
+const request = apiValidator.resolve(startRequestPointer).value as { properties: Record<string, unknown>; required?: string[] };
 
 /** Every field of the start request, in the spec's order. */
 export const requestFlags: RequestFlag[] = Object.entries(request.properties).map(([name, own]) => {
   // A field that refers to a shared schema may add its own keywords (default, description) beside the $ref.
   const { $ref: _ref, ...siblings } = own as FieldSchema & { $ref?: string };
-  const target = apiValidator.resolve(`${requestPointer}/properties/${name}`).value as FieldSchema;
+  const target = apiValidator.resolve(`${startRequestPointer}/properties/${name}`).value as FieldSchema;
   return { name, required: (request.required ?? []).includes(name), schema: { ...target, ...siblings } };
 });
 
@@ -44,12 +43,12 @@ export function fieldValue(flag: RequestFlag, raw: string): unknown {
 
 /** The request body's problems as `field: rule` lines in the spec's words; empty when it conforms. */
 export function requestProblems(body: Record<string, unknown>): string[] {
-  const validate = apiValidator.schemaAt(requestPointer);
+  const validate = apiValidator.schemaAt(startRequestPointer);
   if (validate(body)) return [];
   return describeErrors(validate.errors).map((line) => {
     // The `not` rule has no words of its own in Ajv: the spec's description says it.
     if (line.startsWith('(body): must NOT be valid')) {
-      const not = apiValidator.resolve(`${requestPointer}/not`).value as { description?: string };
+      const not = apiValidator.resolve(`${startRequestPointer}/not`).value as { description?: string };
       return `isAudioOnly, isVideoOnly: ${not.description ?? 'must not both be 1'}`;
     }
     return line;

@@ -5,7 +5,8 @@
 // Each is one request that breaks exactly that rule in an otherwise valid body, and the answer
 // the spec gives it.
 import { mixResolutionProblem } from '../server/start-request.js';
-import { exclusiveFields, maxBodyBytes, requestProperties, requiredFields, validateRequest, type PropertySchema } from './request-schema.js';
+import { startRequestMaxBytes as maxBodyBytes } from '../spec/api-document.js';
+import { exclusiveFields, requestProperties, requiredFields, validateRequest, type PropertySchema } from './request-schema.js';
 
 /** What the spec says a server answers: a status and the error `code` of its body. */
 export interface ExpectedAnswer {

@@ -1,7 +1,7 @@
 // The start request's schema as the bundled spec states it, each property's `$ref` followed: what
 // the request rules and the request generators are derived from.
 import type { MixLimits } from '../server/start-request.js';
-import { apiValidator } from '../spec/api-document.js';
+import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 
 export interface PropertySchema {
   type?: string;
@@ -18,12 +18,11 @@ export interface PropertySchema {
   'x-limits'?: MixLimits;
 }
 
-export const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
-export const requestSchema = apiValidator.resolve(requestPointer).value as PropertySchema;
+export const requestSchema = apiValidator.resolve(startRequestPointer).value as PropertySchema;
 /** Each property's schema with its `$ref` followed (siblings of the `$ref` kept). */
 export const requestProperties: Record<string, PropertySchema> = Object.fromEntries(
   Object.entries(requestSchema.properties ?? {}).map(([name, own]) => {
-    const target = apiValidator.resolve(`${requestPointer}/properties/${name}`).value as PropertySchema;
+    const target = apiValidator.resolve(`${startRequestPointer}/properties/${name}`).value as PropertySchema;
     const { $ref: _ref, ...siblings } = own as PropertySchema & { $ref?: string };
     return [name, { ...target, ...siblings }];
   }),
@@ -33,6 +32,4 @@ export const requiredFields = requestSchema.required ?? [];
 export const exclusiveFields = Object.fromEntries(
   Object.entries(requestSchema.not?.properties ?? {}).map(([name, s]) => [name, s.const]),
 ) as Record<string, unknown>;
-export const validateRequest = apiValidator.schemaAt(requestPointer);
-/** The most bytes a request body may have (`x-maxBytes` of the request body). */
-export const maxBodyBytes = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;
+export const validateRequest = apiValidator.schemaAt(startRequestPointer);

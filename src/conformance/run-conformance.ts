@@ -99,6 +99,15 @@ async function answerProblems(exchange: Exchange, expected?: ExpectedAnswer): Pr
   return problems;
 }
 
+/** The checks that need a project's credentials: what each sends, and what the spec says of it. */
+const projectChecks = {
+  'client.request': { group: 'client', title: "the client's own request is valid for the spec", expected: 'no problem' },
+  'credentials.success': { group: 'credentials', title: 'a valid request for a ready project and a channel with a user', expected: '200 success' },
+  'credentials.identical-repeat': { group: 'credentials', title: 'the same request again: the same task_id', expected: '200 success' },
+  'credentials.different-settings': { group: 'credentials', title: 'the same channel with other settings (is_mixing_enabled 1)', expected: '409 channel_already_recording' },
+  'credentials.wrong-sign-key': { group: 'credentials', title: "the project's app_id and project_id with a wrong sign_key", expected: '401 invalid_credentials' },
+} as const satisfies Record<string, { group: CheckGroup; title: string; expected: string }>;
+
 /** A channel the request rules name when credentials are given: nobody is expected in it. */
 const unusedChannel = 'conformance-rules-room';
 const placeholder = { app_id: 'conformance-app', project_id: 'conformance-project', sign_key: 'conformance-key', channel: 'conformance-room' };
@@ -118,8 +127,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // own, so a server that wrongly accepts one starts no recording in the channel the checks use.
   const base: StartRecordingRequest = credentials ? { ...credentials, channel: unusedChannel } : placeholder;
   const rules = requestRules(base);
-  // The rules, then unknown credentials and 1.0; the client and the project's four; three preconditions; three generated.
-  const total = rules.length + 2 + 5 + 3 + 3;
+  // The rules, then unknown credentials and 1.0; the project's checks; three preconditions; three generated.
+  const total = rules.length + 2 + Object.keys(projectChecks).length + 3 + 3;
 
   const record = (result: CheckResult) => {
     results.push(result);
@@ -127,14 +136,15 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   };
   const skip = (id: string, group: CheckGroup, title: string, expected: string, why: string) =>
     record({ id, group, title, expected, got: '', outcome: 'skipped', problems: [why] });
-  /** Sends one request and records whether its answer is the expected one. */
-  const check = async (id: string, group: CheckGroup, title: string, request: OutgoingRequest, expected: ExpectedAnswer) => {
+  /** Sends one request and records whether its answer is the expected one (and, when given, what else it must hold). */
+  const check = async (id: string, group: CheckGroup, title: string, request: OutgoingRequest, expected: ExpectedAnswer, also?: (exchange: Exchange) => string[]) => {
     const exchange = await sendOrFail(request);
     if ('error' in exchange) {
       record({ id, group, title, expected: describeExpected(expected), got: 'no answer', outcome: 'failed', problems: [exchange.error], curl: curlLine(`${options.baseUrl}/v1/cloudRecord`, request, secrets) });
       return undefined;
     }
     const problems = await answerProblems(exchange, expected);
+    if (!problems.length && also) problems.push(...also(exchange));
     record({ id, group, title, expected: describeExpected(expected), got: describeAnswer(exchange), outcome: problems.length ? 'failed' : 'passed', problems, curl: curlLine(exchange.url, request, secrets) });
     return problems.length ? undefined : exchange;
   };
@@ -163,17 +173,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // --- a real project and channel
   if (credentials) {
     await clientChecks(credentials);
-    await check('credentials.wrong-sign-key', 'credentials', "the project's app_id and project_id with a wrong sign_key", json({ ...credentials, sign_key: `${credentials.sign_key}-wrong` }), { status: 401, code: 'invalid_credentials' });
+    await check('credentials.wrong-sign-key', 'credentials', projectChecks['credentials.wrong-sign-key'].title, json({ ...credentials, sign_key: `${credentials.sign_key}-wrong` }), { status: 401, code: 'invalid_credentials' });
   } else {
-    for (const [id, title, expected] of [
-      ['credentials.success', 'a valid request for a ready project and a channel with a user', '200 success'],
-      ['credentials.identical-repeat', 'the same request again: the same task_id', '200 success'],
-      ['credentials.different-settings', 'the same channel with other settings', '409 channel_already_recording'],
-      ['client.request', "the client's own request is valid for the spec", 'no problem'],
-      ['credentials.wrong-sign-key', "the project's app_id and project_id with a wrong sign_key", '401 invalid_credentials'],
-    ] as const) {
-      skip(id, id.startsWith('client') ? 'client' : 'credentials', title, expected, 'needs --app-id, --project-id, --sign-key and --channel');
-    }
+    for (const [id, { group, title, expected }] of Object.entries(projectChecks)) skip(id, group, title, expected, 'needs --app-id, --project-id, --sign-key and --channel');
   }
   const channel = credentials?.channel ?? placeholder.channel;
   const fixtures = options.fixtures ?? {};
@@ -276,26 +278,26 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     // The client never throws: no answer is a result of its own kind.
     const result = await client.startRecording(body);
     const problems = sent[0] ? await requestProblems(sent[0]) : ['the client sent nothing'];
-    record({ id: 'client.request', group: 'client', title: "the client's own request is valid for the spec", expected: 'no problem', got: problems.length ? 'problems' : 'valid', outcome: problems.length ? 'failed' : 'passed', problems });
+    record({ id: 'client.request', ...projectChecks['client.request'], got: problems.length ? 'problems' : 'valid', outcome: problems.length ? 'failed' : 'passed', problems });
     const curl = curlLine(`${options.baseUrl}/v1/cloudRecord`, json(body), secrets);
     if (!result.ok || !answered) {
       const got = result.kind === 'api' ? `${result.status} ${result.error.code}` : result.response ? `${result.status} (${result.kind})` : `no answer (${result.kind})`;
       const problems = answered ? await answerProblems(answered) : [];
-      record({ id: 'credentials.success', group: 'credentials', title: 'a valid request for a ready project and a channel with a user', expected: '200 success', got, outcome: 'failed', problems: [`not a success: ${got}`, ...problems], curl });
-      skip('credentials.identical-repeat', 'credentials', 'the same request again: the same task_id', '200 success', 'needs the success above');
-      skip('credentials.different-settings', 'credentials', 'the same channel with other settings', '409 channel_already_recording', 'needs the success above');
+      record({ id: 'credentials.success', ...projectChecks['credentials.success'], got, outcome: 'failed', problems: [`not a success: ${got}`, ...problems], curl });
+      for (const id of ['credentials.identical-repeat', 'credentials.different-settings'] as const) {
+        const { group, title, expected } = projectChecks[id];
+        skip(id, group, title, expected, 'needs the success above');
+      }
       return;
     }
     const problems200 = await answerProblems(answered);
     const taskId = result.data.task_id;
-    record({ id: 'credentials.success', group: 'credentials', title: 'a valid request for a ready project and a channel with a user', expected: '200 success', got: `200 success, task_id ${taskId}`, outcome: problems200.length ? 'failed' : 'passed', problems: problems200, curl });
-    const repeat = await check('credentials.identical-repeat', 'credentials', 'the same request again: the same task_id', json(body), { status: 200, code: 'success' });
-    const repeatedId = (repeat?.json as { task_id?: unknown } | undefined)?.task_id;
-    if (repeat && repeatedId !== taskId) {
-      const last = results.at(-1)!;
-      Object.assign(last, { outcome: 'failed', got: `200 success, task_id ${String(repeatedId)}`, problems: [`answered task_id ${String(repeatedId)}, not ${taskId}: a retry would start a second recording`] });
-    }
-    await check('credentials.different-settings', 'credentials', 'the same channel with other settings (is_mixing_enabled 1)', json({ ...body, is_mixing_enabled: 1 }), { status: 409, code: 'channel_already_recording' });
+    record({ id: 'credentials.success', ...projectChecks['credentials.success'], got: `200 success, task_id ${taskId}`, outcome: problems200.length ? 'failed' : 'passed', problems: problems200, curl });
+    await check('credentials.identical-repeat', 'credentials', projectChecks['credentials.identical-repeat'].title, json(body), { status: 200, code: 'success' }, (repeat) => {
+      const repeatedId = (repeat.json as { task_id?: unknown }).task_id;
+      return repeatedId === taskId ? [] : [`answered task_id ${String(repeatedId)}, not ${taskId}: a retry would start a second recording`];
+    });
+    await check('credentials.different-settings', 'credentials', projectChecks['credentials.different-settings'].title, json({ ...body, is_mixing_enabled: 1 }), { status: 409, code: 'channel_already_recording' });
   }
 
   const summary = {

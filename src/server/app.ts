@@ -2,7 +2,7 @@
 // the public API, the sandbox control API, the specs and the docs.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
-import { apiValidator } from '../spec/api-document.js';
+import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
@@ -49,7 +49,7 @@ const longestPathParameter = Math.max(
 );
 
 // The spec's limit on a request body (x-maxBytes of the start request's body).
-const bodyLimit = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;
+const bodyLimit = startRequestMaxBytes;
 
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {

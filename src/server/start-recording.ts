@@ -6,7 +6,7 @@ import type {
 } from '../../generated/types.js';
 import { sandboxValidator } from '../spec/sandbox-document.js';
 import { withDefaults } from '../spec/defaults.js';
-import { apiValidator } from '../spec/api-document.js';
+import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 import type { ChannelSource } from './channel-source.js';
 import { ApiFailure } from './errors.js';
 import type { ProjectStore, StorageSettings } from './project-store.js';
@@ -34,14 +34,13 @@ export interface StartRecordingDeps {
   onTaskCreated?: (task: Task) => void;
 }
 
-const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
 const settingNames = Object.keys(
   (sandboxValidator.resolve('/components/schemas/RecordingSettings').value as { properties: object }).properties,
 ) as (keyof RecordingSettings)[];
 
 // Every recording field's default, as the spec gives it (the fields are all plain values, so the
 // defaults of an empty request are those of any request): worked out once, not per request.
-const settingDefaults = withDefaults(apiValidator, requestPointer, {}) as Record<string, unknown>;
+const settingDefaults = withDefaults(apiValidator, startRequestPointer, {}) as Record<string, unknown>;
 
 /** The recording fields of a request with every default of the spec applied. */
 export function recordingSettings(request: StartRecordingRequest): RecordingSettings {

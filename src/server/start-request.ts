@@ -1,11 +1,10 @@
 // Turns the raw body of a start request into a validated request, or the spec's failure for it.
 import type { SchemaStartRecordingRequest as StartRecordingRequest } from '../../generated/types.js';
-import { apiValidator } from '../spec/api-document.js';
+import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 import { describeErrors } from '../spec/schema-validator.js';
 import { ApiFailure } from './errors.js';
 
-const requestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
-const validateRequest = apiValidator.schemaAt(requestPointer);
+const validateRequest = apiValidator.schemaAt(startRequestPointer);
 /** The numbers of a mixResolution the spec allows (its `x-limits`, beyond what the pattern checks). */
 export interface MixLimits {
   minSide: number;

@@ -4,3 +4,8 @@ import { createSpecValidator, type OpenApiDocument } from './schema-validator.js
 
 export const apiDocument = document as unknown as OpenApiDocument;
 export const apiValidator = createSpecValidator(apiDocument);
+
+/** Where the start request's body schema is in the bundled spec. */
+export const startRequestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
+/** The most bytes a start request's body may have (`x-maxBytes` of its request body). */
+export const startRequestMaxBytes = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;

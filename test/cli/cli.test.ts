@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiValidator } from '../../src/spec/api-document.js';
+import { requestProperties } from '../../src/conformance/request-schema.js';
 import { freePort } from '../support/free-port.js';
 import { startHttpServer } from '../support/http-server.js';
 import { projectRoot } from '../support/prism.js';
@@ -28,9 +29,7 @@ async function cloudrec(...args: string[]): Promise<{ code: number; stdout: stri
   }
 }
 
-const requestFields = Object.keys(
-  (apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema').value as { properties: object }).properties,
-);
+const requestFields = Object.keys(requestProperties);
 const project = { app_id: 'cli-app', project_id: 'cli-proj', sign_key: 'cli-secret-key', channel: 'cli-room' };
 const ids = (channel = project.channel) => ['--app_id', project.app_id, '--project_id', project.project_id, '--sign_key', project.sign_key, '--channel', channel];
 

@@ -33,7 +33,7 @@ const failedIds = (report: ConformanceReport) => report.results.filter((r) => r.
 
 const servers = new Map<Flaw, Awaited<ReturnType<typeof startFakeServer>>>();
 beforeAll(async () => {
-  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'malformed-json-500', 'ignores-exclusion'] as const) {
+  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion'] as const) {
     servers.set(flaw, await startFakeServer(flaw));
   }
 });
@@ -53,6 +53,7 @@ describe('cloudrec conformance', () => {
   // Each flaw and the checks it must fail: exactly these, so a check that blames the wrong rule fails too.
   test.each([
     ['omits-task-id', ['credentials.success', 'credentials.identical-repeat', 'credentials.different-settings']],
+    ['new-task-on-repeat', ['credentials.identical-repeat']],
     ['malformed-json-500', ['body.malformed-json', 'body.not-an-object', 'generated.not-a-request']],
     ['ignores-exclusion', ['audio-only-and-video-only', 'generated.one-rule-broken']],
   ] as const)('a server with the flaw %s fails exactly the checks of that rule', async (flaw, expected) => {

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { maxBodyBytes } from '../../src/conformance/request-schema.js';
+import { startRequestMaxBytes as maxBodyBytes } from '../../src/spec/api-document.js';
 import { ApiFailure } from '../../src/server/errors.js';
 import { parseStartRequest } from '../../src/server/start-request.js';
 
-export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'malformed-json-500' | 'ignores-exclusion';
+export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion';
 
 export const fakeProject = { app_id: 'fake-app', project_id: 'fake-project', sign_key: 'fake-key', channel: 'fake-room' };
 export const fakeFixtures = {
@@ -65,7 +65,10 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {
     const { sign_key: _key, ...rest } = request;
     const settings = JSON.stringify(rest);
     const task = active.get(request.channel);
-    if (task?.settings === settings) return answer(res, 200, flaw === 'omits-task-id' ? { code: 'success' } : { code: 'success', task_id: task.task_id });
+    if (task?.settings === settings) {
+      if (flaw === 'omits-task-id') return answer(res, 200, { code: 'success' });
+      return answer(res, 200, { code: 'success', task_id: flaw === 'new-task-on-repeat' ? ++lastTaskId : task.task_id });
+    }
     if (request.channel !== fakeProject.channel) throw new ApiFailure('channel_empty', 'Nobody is in the channel.');
     if (task) throw new ApiFailure('channel_already_recording', 'Already recording with other settings.');
     const created = { settings, task_id: ++lastTaskId };
