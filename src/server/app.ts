@@ -1,9 +1,12 @@
 // The reference server as a Fastify app, apart from the process that runs it (main.ts):
 // the public API, the sandbox control API, the specs and the docs.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
+import type { ValidateFunction } from 'ajv';
+import type { SchemaStartRecordingResponse as StartRecordingResponse } from '../../generated/types.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
 import type { Db } from './database.js';
@@ -15,7 +18,8 @@ import type { SecretBox } from './secret-box.js';
 import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
-import { sameSettings, startRecording } from './start-recording.js';
+import { isStart, serveStart, type StartAnswer, type StartEndpoint } from './start-endpoint.js';
+import { sameSettings, startRecording, type StartRecordingDeps } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
 import { registerStaticRoutes } from './static-routes.js';
 import { createTaskStore, type Task } from './task-store.js';
@@ -51,6 +55,12 @@ const longestPathParameter = Math.max(
 // The spec's limit on a request body (x-maxBytes of the start request's body).
 const bodyLimit = startRequestMaxBytes;
 
+/** X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one. */
+const requestId = (given: string | string[] | undefined) =>
+  typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+
+const internalError = new ApiFailure('internal_error', 'The service failed; retry the request.');
+
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {
   const now = options.now ?? Date.now;
@@ -65,18 +75,73 @@ export function buildApp(options: AppOptions) {
     byApp: createRateLimiter(config.failedAuthPerMin, now, 60_000),
   };
 
+  // One log line per request, never with a body, a query string or a header; nothing built when
+  // the level leaves it out.
+  const logsRequests = config.logLevel === 'info' || config.logLevel === 'debug';
+
+  const startDeps: StartRecordingDeps = {
+    projects,
+    tasks,
+    batcher,
+    channels: channels.source,
+    rateLimiter,
+    failedAuth,
+    refusal: options.refusal,
+    storageProblems: options.storageProblems ?? (() => []),
+    onTaskCreated: options.onTaskCreated,
+  };
+  // The start endpoint, answered in front of Fastify (start-endpoint.ts) and by its route below.
+  const startValidators = new Map<number, ValidateFunction | undefined>();
+  const startAnswer = (status: number, body: { code: string }) => {
+    if (!startValidators.has(status)) startValidators.set(status, apiValidator.responseBody('/v1/cloudRecord', 'post', status, 'application/json'));
+    return checked(startValidators.get(status), '/v1/cloudRecord', status, body);
+  };
+  const succeeded = (response: StartRecordingResponse): StartAnswer => ({ ...startAnswer(200, response), taskId: response.task_id });
+  const failed = (error: unknown): StartAnswer => {
+    if (!(error instanceof ApiFailure)) throw error;
+    return { ...startAnswer(error.status, error.body), headers: error.headers };
+  };
+  const start: StartEndpoint = {
+    answer(contentType, body, address) {
+      try {
+        const response = startRecording(startDeps, contentType, body, address);
+        return response instanceof Promise ? response.then(succeeded, failed) : succeeded(response);
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    tooLarge: failureAnswer(new ApiFailure('body_too_large', `The request body is larger than ${bodyLimit} bytes.`)),
+    unreadable: { status: 400, headers: {}, text: JSON.stringify({ code: 'malformed_body', message: 'The request body could not be read.' }) },
+    internalError: failureAnswer(internalError),
+    bodyLimit,
+    requestId,
+    logRequest: (line) => {
+      if (logsRequests) app.log.info(line, 'request');
+    },
+    logError: (error, id) => app.log.error({ request_id: id, err: error }, 'unhandled error'),
+  };
+
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     // Fastify's own two lines per request are replaced by the one line below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit,
-    // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
-    requestTimeout: config.requestTimeoutSec * 1000,
-    // Node checks those timeouts this often (30 s by default, longer than the timeouts themselves).
-    http: { connectionsCheckingInterval: Math.min(1000, config.requestTimeoutSec * 500) },
-    // A socket idle this long is closed; longer than the request timeout, so a slow request gets its 408 first.
-    connectionTimeout: (config.requestTimeoutSec + 5) * 1000,
-    keepAliveTimeout: config.keepAliveTimeoutSec * 1000,
+    // Node's server, with the start endpoint in front of Fastify's router.
+    serverFactory: (handler) => {
+      const server = createServer(
+        // Node checks the timeouts below this often (30 s by default, longer than the timeouts themselves).
+        { connectionsCheckingInterval: Math.min(1000, config.requestTimeoutSec * 500) },
+        (req, res) => (isStart(req) ? serveStart(start, req, res) : handler(req, res)),
+      );
+      // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
+      server.requestTimeout = config.requestTimeoutSec * 1000;
+      server.headersTimeout = Math.min(10_000, config.requestTimeoutSec * 1000);
+      // A socket idle this long is closed; longer than the request timeout, so a slow request gets its 408 first.
+      server.setTimeout((config.requestTimeoutSec + 5) * 1000);
+      server.keepAliveTimeout = config.keepAliveTimeoutSec * 1000;
+      server.maxConnections = config.maxConnections;
+      return server;
+    },
     // Answers before any route runs, in the spec's shape too.
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
@@ -84,16 +149,9 @@ export function buildApp(options: AppOptions) {
     routerOptions: { maxParamLength: 6 * longestPathParameter },
     // While closing, requests still get the app's own answers (a start: 503 service_unavailable), not Fastify's.
     return503OnClosing: false,
-    // X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestId(req.headers['x-request-id']),
   });
-
-  app.server.headersTimeout = Math.min(10_000, config.requestTimeoutSec * 1000);
-  app.server.maxConnections = config.maxConnections;
 
   // Sent on every answer, the error answers included, as the spec's RequestId header says. (Hooks
   // take a callback, not a promise: a promise and a microtask a request are a cost of their own.)
@@ -106,9 +164,6 @@ export function buildApp(options: AppOptions) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  // One log line per request, never with a body, a query string or a header; nothing built when
-  // the level leaves it out.
-  const logsRequests = config.logLevel === 'info' || config.logLevel === 'debug';
   app.addHook('onResponse', (req, reply, done) => {
     if (logsRequests) {
       req.log.info(
@@ -125,45 +180,28 @@ export function buildApp(options: AppOptions) {
     done();
   });
 
+  /** `body` as the JSON text of an answer with `status`, after checking it with the spec's response schema. */
+  function checked(validate: ValidateFunction | undefined, path: string, status: number, body: unknown): StartAnswer {
+    if (!validate || !validate(body)) {
+      // A bug of ours: say so in the log, and answer with a documented failure instead.
+      app.log.error({ path, status, errors: validate?.errors }, 'response does not match the spec');
+      return failureAnswer(internalError);
+    }
+    return { status, headers: {}, text: JSON.stringify(body) };
+  }
+
   /** Sends `body` with `status` after checking it against the spec's response schema. */
   const send = (reply: FastifyReply, validator: SpecValidator, path: string, method: string, status: number, body?: unknown) => {
     if (body === undefined) return reply.code(status).send();
-    const validate = validator.responseBody(path, method, status, 'application/json');
-    if (!validate || !validate(body)) {
-      // A bug of ours: say so in the log, and answer with a documented failure instead.
-      reply.log.error({ path, status, errors: validate?.errors }, 'response does not match the spec');
-      const failure = new ApiFailure('internal_error', 'The service failed; retry the request.');
-      return reply.code(failure.status).send(failure.body);
-    }
-    return reply.code(status).type('application/json').send(JSON.stringify(body));
+    const answer = checked(validator.responseBody(path, method, status, 'application/json'), path, status, body);
+    return reply.code(answer.status).type('application/json').send(answer.text);
   };
 
   // --- the public API
   app.post('/v1/cloudRecord', async (req, reply) => {
-    try {
-      const { response, task } = await startRecording(
-        {
-          projects,
-          tasks,
-          batcher,
-          channels: channels.source,
-          rateLimiter,
-          failedAuth,
-          refusal: options.refusal,
-          storageProblems: options.storageProblems ?? (() => []),
-          onTaskCreated: options.onTaskCreated,
-        },
-        req.headers['content-type'],
-        typeof req.body === 'string' ? req.body : '',
-        req.ip,
-      );
-      (req as { taskId?: number }).taskId = task.task_id;
-      return send(reply, apiValidator, '/v1/cloudRecord', 'post', 200, response);
-    } catch (error) {
-      if (!(error instanceof ApiFailure)) throw error;
-      reply.headers(error.headers);
-      return send(reply, apiValidator, '/v1/cloudRecord', 'post', error.status, error.body);
-    }
+    const answer = await start.answer(req.headers['content-type'], typeof req.body === 'string' ? req.body : '', req.ip);
+    (req as { taskId?: number }).taskId = answer.taskId;
+    return reply.code(answer.status).headers(answer.headers).type('application/json').send(answer.text);
   });
 
   // --- the sandbox control API, routed from its spec, behind the admin token when there is one
@@ -219,16 +257,17 @@ export function buildApp(options: AppOptions) {
 
   // Failures before a handler runs (a body over the limit, say) and bugs: the spec's shape, no details.
   app.setErrorHandler(async (error: { statusCode?: number; code?: string; message: string }, req, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const failure = new ApiFailure('body_too_large', `The request body is larger than ${bodyLimit} bytes.`);
-      return reply.code(failure.status).send(failure.body);
-    }
-    if (error.statusCode && error.statusCode < 500) {
-      return reply.code(400).send({ code: 'malformed_body', message: 'The request body could not be read.' });
-    }
-    req.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ code: 'internal_error', message: 'The service failed; retry the request.' });
+    const answer =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? start.tooLarge
+      : error.statusCode && error.statusCode < 500 ? start.unreadable
+      : (start.logError(error, req.id), start.internalError);
+    return reply.code(answer.status).type('application/json').send(answer.text);
   });
 
   return { app, projects, channels, tasks };
+}
+
+/** A failure as an answer. */
+function failureAnswer(failure: ApiFailure): StartAnswer {
+  return { status: failure.status, headers: failure.headers, text: JSON.stringify(failure.body) };
 }

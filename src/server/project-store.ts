@@ -1,6 +1,6 @@
 // Projects: credentials (the sign_key kept only as a salted hash, checked in constant time),
 // the recording switch and the storage settings.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchemaStorageSettings } from '../../generated/sandbox-types.js';
 import type { Db } from './database.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
@@ -25,7 +25,7 @@ interface ProjectRow {
 }
 
 // A fast hash is enough: sign_keys are random service secrets, not passwords people choose.
-const hashKey = (key: string, salt: Buffer) => createHash('sha256').update(salt).update(key, 'utf8').digest();
+const hashKey = (key: string, salt: Buffer) => hash('sha256', Buffer.concat([salt, Buffer.from(key, 'utf8')]), 'buffer');
 // Compared against when the project does not exist, so an unknown project costs the same time.
 const decoySalt = randomBytes(16);
 const decoyHash = hashKey('decoy', decoySalt);
@@ -36,21 +36,11 @@ const decoyHash = hashKey('decoy', decoySalt);
  * when the store opens.
  */
 export function createProjectStore(db: Db, box: SecretBox = createSecretBox(randomBytes(32))) {
-  // Each project's storage as last opened: authenticating every start does not decrypt its secret
-  // again until the row changes (one entry a project).
-  const opened = new Map<string, { stored: string; storage: StorageSettings }>();
   const toProject = (row: ProjectRow): Project => {
     let storage: StorageSettings | null = null;
     if (row.storage) {
-      const key = `${row.app_id}\0${row.project_id}`;
-      let entry = opened.get(key);
-      if (entry?.stored !== row.storage) {
-        const settings = JSON.parse(row.storage) as StorageSettings;
-        settings.secret_access_key = box.open(settings.secret_access_key);
-        entry = { stored: row.storage, storage: settings };
-        opened.set(key, entry);
-      }
-      storage = { ...entry.storage };
+      storage = JSON.parse(row.storage) as StorageSettings;
+      storage.secret_access_key = box.open(storage.secret_access_key);
     }
     return { app_id: row.app_id, project_id: row.project_id, recording_enabled: row.recording_enabled === 1, storage };
   };
@@ -58,7 +48,6 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   const stored = (storage: StorageSettings | null) =>
     storage ? JSON.stringify({ ...storage, secret_access_key: box.seal(storage.secret_access_key) }) : null;
 
-  const select = db.prepare<[string, string], ProjectRow>('SELECT * FROM projects WHERE app_id = ? AND project_id = ?');
   const upsert = db.prepare(
     `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
      VALUES (@app_id, @project_id, @key_salt, @key_hash, @recording_enabled, @storage)
@@ -66,33 +55,59 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
        recording_enabled = @recording_enabled, storage = @storage`,
   );
 
+  // Every project, read once when the store opens and kept in step by its writes (all of them go
+  // through this store): authenticating a start reads no row and opens no secret, and an unknown
+  // project is a miss in the same map, so it costs the time a known one does. Its size is the
+  // number of projects, which requests cannot grow. A project is opened on its first use, then
+  // shared, so frozen.
+  const key = (appId: string, projectId: string) => `${appId}\0${projectId}`;
+  const rows = new Map<string, { row: ProjectRow; project?: Project }>();
+  const read = (appId: string, projectId: string) => rows.get(key(appId, projectId));
+  const opened = (entry: { row: ProjectRow; project?: Project }): Project => {
+    if (!entry.project) {
+      const project = toProject(entry.row);
+      if (project.storage) Object.freeze(project.storage);
+      entry.project = Object.freeze(project);
+    }
+    return entry.project;
+  };
+
   const write = (row: ProjectRow) => {
     upsert.run(row);
-    return toProject(row);
+    const entry = { row };
+    rows.set(key(row.app_id, row.project_id), entry);
+    return opened(entry);
   };
 
   // Seal what an older version stored in plain text; check that the key opens what is sealed.
   const reseal = db.prepare('UPDATE projects SET storage = ? WHERE app_id = ? AND project_id = ?');
   db.transaction(() => {
-    for (const row of db.prepare<[], ProjectRow>('SELECT * FROM projects WHERE storage IS NOT NULL').all()) {
-      const storage = JSON.parse(row.storage!) as StorageSettings;
-      if (box.isSealed(storage.secret_access_key)) box.open(storage.secret_access_key);
-      else reseal.run(stored(storage), row.app_id, row.project_id);
+    for (const row of db.prepare<[], ProjectRow>('SELECT * FROM projects').all()) {
+      if (row.storage) {
+        const storage = JSON.parse(row.storage) as StorageSettings;
+        if (box.isSealed(storage.secret_access_key)) {
+          box.open(storage.secret_access_key);
+        } else {
+          row.storage = stored(storage);
+          reseal.run(row.storage, row.app_id, row.project_id);
+        }
+      }
+      rows.set(key(row.app_id, row.project_id), { row });
     }
   })();
 
   return {
-    get(appId: string, projectId: string): Project | undefined {
-      const row = select.get(appId, projectId);
-      return row && toProject(row);
+    get(appId: string, projectId: string): Readonly<Project> | undefined {
+      const entry = read(appId, projectId);
+      return entry && opened(entry);
     },
 
     /** The project when `signKey` is its key; undefined otherwise, in time independent of why. */
-    authenticate(appId: string, projectId: string, signKey: string): Project | undefined {
-      const row = select.get(appId, projectId);
-      const hash = hashKey(signKey, row?.key_salt ?? decoySalt);
-      const match = timingSafeEqual(hash, row?.key_hash ?? decoyHash);
-      return row && match ? toProject(row) : undefined;
+    authenticate(appId: string, projectId: string, signKey: string): Readonly<Project> | undefined {
+      const entry = read(appId, projectId);
+      const hash = hashKey(signKey, entry?.row.key_salt ?? decoySalt);
+      const match = timingSafeEqual(hash, entry?.row.key_hash ?? decoyHash);
+      return entry && match ? opened(entry) : undefined;
     },
 
     /** Creates or replaces a project. */
@@ -114,7 +129,7 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
       projectId: string,
       changes: { sign_key?: string; recording_enabled?: boolean; storage?: StorageSettings | null },
     ): Project | undefined {
-      const row = select.get(appId, projectId);
+      const row = read(appId, projectId)?.row;
       if (!row) return undefined;
       const salt = changes.sign_key === undefined ? row.key_salt : randomBytes(16);
       return write({

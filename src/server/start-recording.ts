@@ -14,7 +14,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
 import type { TaskBatcher } from './task-batcher.js';
-import type { RecordingSettings, Task, TaskStore } from './task-store.js';
+import type { ActiveTask, RecordingSettings, Task, TaskStore } from './task-store.js';
 
 export interface StartRecordingDeps {
   projects: ProjectStore;
@@ -56,19 +56,27 @@ export function recordingSettings(request: StartRecordingRequest): RecordingSett
 export const sameSettings = (a: RecordingSettings, b: RecordingSettings) =>
   settingNames.every((name) => a[name] === b[name]);
 
+/** Whether `request` asks for `settings`, defaults applied (without building its settings). */
+const asksFor = (request: StartRecordingRequest, settings: RecordingSettings) =>
+  settingNames.every((name) => settings[name] === ((request as Record<string, unknown>)[name] ?? settingDefaults[name]));
+
 const tooMany = (wait: number, what: string) =>
   new ApiFailure('rate_limited', `${what}; retry after ${wait} second${wait > 1 ? 's' : ''}.`, { 'Retry-After': String(wait) });
 
 /** Seconds a client is asked to wait before retrying a start the service could not take. */
 const unavailableRetrySec = 30;
 
-/** Handles one start request from `address`; resolves with the answer or rejects with the spec's ApiFailure. */
-export async function startRecording(
+/**
+ * Handles one start request from `address`: the answer, or a promise of it when a new task is
+ * written; a failure is the spec's ApiFailure, thrown or rejected. (Only a write waits, so the
+ * other answers cost no promise.)
+ */
+export function startRecording(
   deps: StartRecordingDeps,
   contentType: string | undefined,
   rawBody: string,
   address = '',
-): Promise<{ response: StartRecordingResponse; task: Task }> {
+): StartRecordingResponse | Promise<StartRecordingResponse> {
   // --- the request itself
   const request = parseStartRequest(contentType, rawBody);
 
@@ -84,10 +92,9 @@ export async function startRecording(
   }
 
   // --- an identical repeat of the active task (a retry after a lost answer) gets its task, free
-  const settings = recordingSettings(request);
-  const active = deps.tasks.activeFor(request.app_id, request.channel);
-  if (active && active.project_id === request.project_id && sameSettings(active.settings, settings)) {
-    return { response: { code: 'success', task_id: active.task_id }, task: active };
+  const active = deps.tasks.activeTask(request.app_id, request.channel);
+  if (active && active.project_id === request.project_id && asksFor(request, active.settings)) {
+    return { code: 'success', task_id: active.task_id };
   }
 
   // --- the app's request rate
@@ -118,19 +125,21 @@ export async function startRecording(
   // --- the task, on disk before its id is answered (written with the starts that came with it)
   const refusal = deps.refusal?.();
   if (refusal) throw unavailable(refusal);
-  let outcome;
-  try {
-    outcome = await deps.batcher.submit({ app_id: request.app_id, project_id: request.project_id, channel: request.channel, settings });
-  } catch (error) {
-    if (!isOutOfSpace(error)) throw error;
-    throw unavailable('The service cannot store new tasks now: its disk is full');
-  }
-  if (outcome.kind === 'conflict') throw alreadyRecording(request.channel, outcome.task);
-  if (outcome.kind === 'created') deps.onTaskCreated?.(outcome.task);
-  return { response: { code: 'success', task_id: outcome.task.task_id }, task: outcome.task };
+  const settings = recordingSettings(request);
+  return deps.batcher.submit({ app_id: request.app_id, project_id: request.project_id, channel: request.channel, settings }).then(
+    (outcome) => {
+      if (outcome.kind === 'conflict') throw alreadyRecording(request.channel, outcome.task);
+      if (outcome.kind === 'created') deps.onTaskCreated?.(outcome.task);
+      return { code: 'success', task_id: outcome.task.task_id };
+    },
+    (error: unknown) => {
+      if (!isOutOfSpace(error)) throw error;
+      throw unavailable('The service cannot store new tasks now: its disk is full');
+    },
+  );
 }
 
-const alreadyRecording = (channel: string, active: Task) =>
+const alreadyRecording = (channel: string, active: ActiveTask) =>
   new ApiFailure('channel_already_recording', `Channel ${channel} is already being recorded by task ${active.task_id} with different settings.`);
 
 const unavailable = (why: string) =>

@@ -2,7 +2,7 @@
 // with `synchronous = FULL` they share one fsync, and each is answered once that commit is on disk.
 // The channel is checked again inside the transaction: two starts for one channel in the same batch
 // give one task (the second is an identical repeat of it, or a conflict).
-import type { RecordingSettings, Task, TaskStore } from './task-store.js';
+import type { ActiveTask, RecordingSettings, Task, TaskStore } from './task-store.js';
 
 export interface NewTask {
   app_id: string;
@@ -12,7 +12,7 @@ export interface NewTask {
 }
 
 /** What became of a start: a new task, the channel's active task (identical settings), or a conflict with it. */
-export type BatchOutcome = { kind: 'created'; task: Task } | { kind: 'repeat'; task: Task } | { kind: 'conflict'; task: Task };
+export type BatchOutcome = { kind: 'created'; task: Task } | { kind: 'repeat' | 'conflict'; task: ActiveTask };
 
 export function createTaskBatcher(tasks: TaskStore, sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean) {
   let pending: { task: NewTask; resolve: (o: BatchOutcome) => void; reject: (e: unknown) => void }[] = [];
@@ -24,7 +24,7 @@ export function createTaskBatcher(tasks: TaskStore, sameSettings: (a: RecordingS
     try {
       outcomes = tasks.transaction(() =>
         batch.map(({ task }): BatchOutcome => {
-          const active = tasks.activeFor(task.app_id, task.channel);
+          const active = tasks.activeTask(task.app_id, task.channel);
           if (!active) return { kind: 'created', task: tasks.create(task) };
           return active.project_id === task.project_id && sameSettings(active.settings, task.settings)
             ? { kind: 'repeat', task: active }

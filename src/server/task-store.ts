@@ -42,6 +42,13 @@ const toTask = (row: TaskRow, at: number): Task => ({
         : null,
 });
 
+/** What a start needs to know of its channel's active task. */
+export interface ActiveTask {
+  task_id: number;
+  project_id: string;
+  settings: RecordingSettings;
+}
+
 /** The changes a task can go through after it is created. */
 export interface TaskChanges {
   state?: TaskState;
@@ -64,6 +71,13 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   const inState = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE state = ? ORDER BY task_id DESC');
   const all = db.prepare<[], TaskRow>('SELECT * FROM tasks ORDER BY task_id DESC');
 
+  // The active task of each channel a start asked about, so an identical repeat reads no row. Filled
+  // on read; an entry goes when its task changes (it is no longer active then), and all go when a
+  // transaction fails (one may be a task that was never committed). Only active tasks are kept: at
+  // most one entry a recording.
+  const activeTasks = new Map<string, ActiveTask>();
+  const channelKey = (appId: string, channel: string) => `${appId}\0${channel}`;
+
   return {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
@@ -79,6 +93,18 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       const row = active.get(appId, channel);
       return row && toTask(row, now());
     },
+    /** The task recording the channel now, if any: what a start compares itself with. */
+    activeTask(appId: string, channel: string): ActiveTask | undefined {
+      const key = channelKey(appId, channel);
+      let task = activeTasks.get(key);
+      if (!task) {
+        const row = active.get(appId, channel);
+        if (!row) return undefined;
+        task = { task_id: row.task_id, project_id: row.project_id, settings: JSON.parse(row.settings) as RecordingSettings };
+        activeTasks.set(key, task);
+      }
+      return task;
+    },
     list: (state?: TaskState): Task[] => {
       const at = now();
       return (state ? inState.all(state) : all.all()).map((row) => toTask(row, at));
@@ -90,10 +116,19 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
         Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
       );
       if (sets.length) db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
-      return toTask(byId.get(taskId)!, now());
+      const row = byId.get(taskId)!;
+      activeTasks.delete(channelKey(row.app_id, row.channel));
+      return toTask(row, now());
     },
     /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */
-    transaction: <T>(work: () => T): T => db.transaction(work)(),
+    transaction: <T>(work: () => T): T => {
+      try {
+        return db.transaction(work)();
+      } catch (error) {
+        activeTasks.clear();
+        throw error;
+      }
+    },
     /** Epoch ms of a task's start, for timelines. */
     createdAt: (taskId: number): number => byId.get(taskId)!.created_at,
   };

@@ -56,3 +56,32 @@ test('a commit that fails fails every start of its batch, and writes none', asyn
   expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
   expect(tasks.list()).toHaveLength(0);
 });
+
+test('a failed commit leaves no trace in what later starts see, though a start of its batch saw its task', async () => {
+  const { tasks, batcher } = arrange();
+  const create = tasks.create;
+  let n = 0;
+  tasks.create = (fields) => {
+    if (++n === 2) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return create(fields);
+  };
+  // The second start is a repeat of the first's task, not yet committed; the third's write fails.
+  const results = await Promise.allSettled([
+    batcher.submit({ ...ids, channel: 'room', settings }),
+    batcher.submit({ ...ids, channel: 'room', settings }),
+    batcher.submit({ ...ids, channel: 'other', settings }),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  expect(tasks.activeTask(ids.app_id, 'room')).toBeUndefined();
+  const again = await batcher.submit({ ...ids, channel: 'room', settings });
+  expect(again.kind).toBe('created');
+});
+
+test("a task that stops recording is no longer its channel's active task", async () => {
+  const { tasks, batcher } = arrange();
+  const { task } = await batcher.submit({ ...ids, channel: 'room', settings });
+  expect(tasks.activeTask(ids.app_id, 'room')).toMatchObject({ task_id: task.task_id, project_id: ids.project_id });
+  tasks.update(task.task_id, { state: 'finalizing', ended_at: Date.now(), end_reason: 'stopped' });
+  expect(tasks.activeTask(ids.app_id, 'room')).toBeUndefined();
+  expect((await batcher.submit({ ...ids, channel: 'room', settings })).kind).toBe('created');
+});
