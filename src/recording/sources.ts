@@ -20,8 +20,10 @@ const font = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 export const toneHz = (uid: number) => 300 + (uid % 20) * 40;
 
 export interface VideoInput {
-  /** The ffmpeg input arguments (`-f lavfi ... -i ...` or `-stream_loop -1 ... -i file`). */
+  /** The ffmpeg input arguments (`-f lavfi -i ...` or `-stream_loop -1 ... -i file`). */
   args: string[];
+  /** A synthetic publisher's media as a source filter, to make it inside a filter graph instead. */
+  source?: string;
   /** Which stream of the input: `v:0`. */
   stream: string;
   width: number;
@@ -32,6 +34,7 @@ export interface VideoInput {
 
 export interface AudioInput {
   args: string[];
+  source?: string;
   stream: string;
   sampleRate: number;
   channels: number;
@@ -80,8 +83,10 @@ export async function videoInput(publisher: Publisher, seconds: number, lowStrea
   const label = existsSync(font)
     ? `,drawtext=fontfile=${font}:text='uid ${publisher.uid}':fontsize=${Math.round(size.height / 6)}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=(h-th)/2`
     : '';
+  const source = `testsrc2=size=${size.width}x${size.height}:rate=${syntheticSource.fps}:duration=${seconds.toFixed(3)}${label}`;
   return {
-    args: ['-f', 'lavfi', '-t', seconds.toFixed(3), '-i', `testsrc2=size=${size.width}x${size.height}:rate=${syntheticSource.fps}${label}`],
+    args: ['-f', 'lavfi', '-i', source],
+    source,
     stream: 'v:0',
     width: size.width,
     height: size.height,
@@ -105,8 +110,10 @@ export async function audioInput(publisher: Publisher, seconds: number): Promise
     };
   }
   const { sampleRate, channels, kbps } = syntheticSource.audio;
+  const source = `sine=frequency=${toneHz(publisher.uid)}:sample_rate=${sampleRate}:duration=${seconds.toFixed(3)}`;
   return {
-    args: ['-f', 'lavfi', '-t', seconds.toFixed(3), '-i', `sine=frequency=${toneHz(publisher.uid)}:sample_rate=${sampleRate}`],
+    args: ['-f', 'lavfi', '-i', source],
+    source,
     stream: 'a:0',
     sampleRate,
     channels,

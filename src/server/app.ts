@@ -96,10 +96,16 @@ export function buildApp(options: AppOptions) {
     if (!startValidators.has(status)) startValidators.set(status, apiValidator.responseBody('/v1/cloudRecord', 'post', status, 'application/json'));
     return checked(startValidators.get(status), '/v1/cloudRecord', status, body);
   };
-  const succeeded = (response: StartRecordingResponse): StartAnswer => ({ ...startAnswer(200, response), taskId: response.task_id });
+  const succeeded = (response: StartRecordingResponse): StartAnswer => {
+    const answer = startAnswer(200, response);
+    answer.taskId = response.task_id;
+    return answer;
+  };
   const failed = (error: unknown): StartAnswer => {
     if (!(error instanceof ApiFailure)) throw error;
-    return { ...startAnswer(error.status, error.body), headers: error.headers };
+    const answer = startAnswer(error.status, error.body);
+    answer.headers = error.headers;
+    return answer;
   };
   const start: StartEndpoint = {
     answer(contentType, body, address) {

@@ -45,12 +45,9 @@ export function serveStart(endpoint: StartEndpoint, req: IncomingMessage, res: S
   const reply = (answer: StartAnswer) => {
     if (answered) return;
     answered = true;
-    res.writeHead(answer.status, {
-      ...answer.headers,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(answer.text),
-      'x-request-id': id,
-    });
+    const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'x-request-id', id];
+    for (const name in answer.headers) headers.push(name, answer.headers[name]!);
+    res.writeHead(answer.status, headers);
     res.end(answer.text);
     endpoint.logRequest({ request_id: id, method: 'POST', path, status: answer.status, ms: Math.round(performance.now() - started), task_id: answer.taskId });
   };

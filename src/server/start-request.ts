@@ -17,7 +17,8 @@ export interface MixLimits {
 const mixLimits = apiValidator.resolve('/components/schemas/MixResolution/x-limits').value as MixLimits;
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
-export const mediaType = (contentType: string | undefined) => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+export const mediaType = (contentType: string | undefined) =>
+  contentType === 'application/json' ? contentType : (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
 /** The numeric rules of `mixResolution` its pattern cannot express (x-limits in the spec). */
 export function mixResolutionProblem(value: string): string | undefined {
