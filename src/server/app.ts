@@ -5,12 +5,9 @@ import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
-import type { ValidateFunction } from 'ajv';
-import type { SchemaStartRecordingResponse as StartRecordingResponse } from '../../generated/types.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
 import type { Db } from './database.js';
-import { ApiFailure } from './errors.js';
 import { clientError, frameworkError } from './framework-answers.js';
 import { createProjectStore, type StorageSettings } from './project-store.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -18,8 +15,8 @@ import type { SecretBox } from './secret-box.js';
 import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
-import { isStart, serveStart, type StartAnswer, type StartEndpoint } from './start-endpoint.js';
-import { sameSettings, startRecording, type StartRecordingDeps } from './start-recording.js';
+import { checkedAnswer, createStartEndpoint } from './start-endpoint.js';
+import { sameSettings } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
 import { registerStaticRoutes } from './static-routes.js';
 import { createTaskStore, type Task } from './task-store.js';
@@ -59,8 +56,6 @@ const bodyLimit = startRequestMaxBytes;
 const requestId = (given: string | string[] | undefined) =>
   typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
 
-const internalError = new ApiFailure('internal_error', 'The service failed; retry the request.');
-
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {
   const now = options.now ?? Date.now;
@@ -79,53 +74,25 @@ export function buildApp(options: AppOptions) {
   // the level leaves it out.
   const logsRequests = config.logLevel === 'info' || config.logLevel === 'debug';
 
-  const startDeps: StartRecordingDeps = {
-    projects,
-    tasks,
-    batcher,
-    channels: channels.source,
-    rateLimiter,
-    failedAuth,
-    refusal: options.refusal,
-    storageProblems: options.storageProblems ?? (() => []),
-    onTaskCreated: options.onTaskCreated,
-  };
   // The start endpoint, answered in front of Fastify (start-endpoint.ts) and by its route below.
-  const startValidators = new Map<number, ValidateFunction | undefined>();
-  const startAnswer = (status: number, body: { code: string }) => {
-    if (!startValidators.has(status)) startValidators.set(status, apiValidator.responseBody('/v1/cloudRecord', 'post', status, 'application/json'));
-    return checked(startValidators.get(status), '/v1/cloudRecord', status, body);
-  };
-  const succeeded = (response: StartRecordingResponse): StartAnswer => {
-    const answer = startAnswer(200, response);
-    answer.taskId = response.task_id;
-    return answer;
-  };
-  const failed = (error: unknown): StartAnswer => {
-    if (!(error instanceof ApiFailure)) throw error;
-    const answer = startAnswer(error.status, error.body);
-    answer.headers = error.headers;
-    return answer;
-  };
-  const start: StartEndpoint = {
-    answer(contentType, body, address) {
-      try {
-        const response = startRecording(startDeps, contentType, body, address);
-        return response instanceof Promise ? response.then(succeeded, failed) : succeeded(response);
-      } catch (error) {
-        return failed(error);
-      }
+  const start = createStartEndpoint({
+    deps: {
+      projects,
+      tasks,
+      batcher,
+      channels: channels.source,
+      rateLimiter,
+      failedAuth,
+      refusal: options.refusal,
+      storageProblems: options.storageProblems ?? (() => []),
+      onTaskCreated: options.onTaskCreated,
     },
-    tooLarge: failureAnswer(new ApiFailure('body_too_large', `The request body is larger than ${bodyLimit} bytes.`)),
-    unreadable: { status: 400, headers: {}, text: JSON.stringify({ code: 'malformed_body', message: 'The request body could not be read.' }) },
-    internalError: failureAnswer(internalError),
     bodyLimit,
     requestId,
-    logRequest: (line) => {
-      if (logsRequests) app.log.info(line, 'request');
-    },
-    logError: (error, id) => app.log.error({ request_id: id, err: error }, 'unhandled error'),
-  };
+    // Through the app's logger, once it is made below.
+    log: { info: (fields, message) => app.log.info(fields, message), error: (fields, message) => app.log.error(fields, message) },
+    logsRequests,
+  });
 
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
@@ -137,7 +104,7 @@ export function buildApp(options: AppOptions) {
       const server = createServer(
         // Node checks the timeouts below this often (30 s by default, longer than the timeouts themselves).
         { connectionsCheckingInterval: Math.min(1000, config.requestTimeoutSec * 500) },
-        (req, res) => (isStart(req) ? serveStart(start, req, res) : handler(req, res)),
+        (req, res) => (start.handles(req) ? start.serve(req, res) : handler(req, res)),
       );
       // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
       server.requestTimeout = config.requestTimeoutSec * 1000;
@@ -186,20 +153,10 @@ export function buildApp(options: AppOptions) {
     done();
   });
 
-  /** `body` as the JSON text of an answer with `status`, after checking it with the spec's response schema. */
-  function checked(validate: ValidateFunction | undefined, path: string, status: number, body: unknown): StartAnswer {
-    if (!validate || !validate(body)) {
-      // A bug of ours: say so in the log, and answer with a documented failure instead.
-      app.log.error({ path, status, errors: validate?.errors }, 'response does not match the spec');
-      return failureAnswer(internalError);
-    }
-    return { status, headers: {}, text: JSON.stringify(body) };
-  }
-
   /** Sends `body` with `status` after checking it against the spec's response schema. */
   const send = (reply: FastifyReply, validator: SpecValidator, path: string, method: string, status: number, body?: unknown) => {
     if (body === undefined) return reply.code(status).send();
-    const answer = checked(validator.responseBody(path, method, status, 'application/json'), path, status, body);
+    const answer = checkedAnswer(validator.responseBody(path, method, status, 'application/json'), path, status, body, app.log);
     return reply.code(answer.status).type('application/json').send(answer.text);
   };
 
@@ -266,14 +223,9 @@ export function buildApp(options: AppOptions) {
     const answer =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? start.tooLarge
       : error.statusCode && error.statusCode < 500 ? start.unreadable
-      : (start.logError(error, req.id), start.internalError);
+      : (start.logError(error, req.id), start.bug);
     return reply.code(answer.status).type('application/json').send(answer.text);
   });
 
   return { app, projects, channels, tasks };
-}
-
-/** A failure as an answer. */
-function failureAnswer(failure: ApiFailure): StartAnswer {
-  return { status: failure.status, headers: failure.headers, text: JSON.stringify(failure.body) };
 }

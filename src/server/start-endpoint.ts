@@ -1,12 +1,17 @@
 // POST /v1/cloudRecord served on Node's own request and response, in front of Fastify: the one hot
 // path of the service. Fastify's routing, hooks and reply cost about as much per request as all of
 // the endpoint's own work, so a start is answered straight from the socket's request and every
-// other request goes on to Fastify. Both take their answer from the same `answer` function; the
-// Fastify route stays for `inject()` and for URLs only Fastify's router maps to this path.
+// other request goes on to Fastify. Both take their answer from the same `answer`; the Fastify
+// route stays for `inject()` and for URLs only Fastify's router maps to this path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ValidateFunction } from 'ajv';
+import type { SchemaStartRecordingResponse as StartRecordingResponse } from '../../generated/types.js';
+import { apiValidator } from '../spec/api-document.js';
+import { ApiFailure } from './errors.js';
+import { startRecording, type StartRecordingDeps } from './start-recording.js';
 
-/** An answer to a start: its status, headers beyond the usual ones, the JSON text of its body. */
-export interface StartAnswer {
+/** An answer: its status, headers beyond the usual ones, the JSON text of its body. */
+export interface Answer {
   status: number;
   headers: Record<string, string>;
   text: string;
@@ -14,71 +19,130 @@ export interface StartAnswer {
   taskId?: number;
 }
 
-export interface StartEndpoint {
-  /** The answer to a start request, the spec's failures included (a promise when it waits for a write); throws or rejects only on a bug. */
-  answer(contentType: string | undefined, body: string, address: string): StartAnswer | Promise<StartAnswer>;
-  /** Said when the body is over `bodyLimit` bytes. */
-  tooLarge: StartAnswer;
-  /** Said when the body could not be read to its end. */
-  unreadable: StartAnswer;
-  /** Said on a bug, after `logError` has it. */
-  internalError: StartAnswer;
-  bodyLimit: number;
-  /** The request's id from its X-Request-Id header (when usable) or a new one. */
-  requestId(given: string | string[] | undefined): string;
-  /** Logs the request's one line, when the level keeps it. */
-  logRequest(line: { request_id: string; method: string; path: string; status: number; ms: number; task_id?: number }): void;
-  logError(error: unknown, requestId: string): void;
+interface Log {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
 const path = '/v1/cloudRecord';
 
-/** Whether the request is a start (the path exactly, with or without a query string). */
-export const isStart = (req: IncomingMessage) =>
-  req.method === 'POST' && (req.url === path || req.url!.startsWith(`${path}?`));
+export const internalError = new ApiFailure('internal_error', 'The service failed; retry the request.');
 
-/** Serves one start request on Node's request and response. */
-export function serveStart(endpoint: StartEndpoint, req: IncomingMessage, res: ServerResponse) {
-  const started = performance.now();
-  const id = endpoint.requestId(req.headers['x-request-id']);
-  let answered = false;
-  const reply = (answer: StartAnswer) => {
-    if (answered) return;
-    answered = true;
-    const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'x-request-id', id];
-    for (const name in answer.headers) headers.push(name, answer.headers[name]!);
-    res.writeHead(answer.status, headers);
-    res.end(answer.text);
-    endpoint.logRequest({ request_id: id, method: 'POST', path, status: answer.status, ms: Math.round(performance.now() - started), task_id: answer.taskId });
-  };
+/** A failure as an answer. */
+export const failureAnswer = (failure: ApiFailure): Answer => ({ status: failure.status, headers: failure.headers, text: JSON.stringify(failure.body) });
 
-  if (Number(req.headers['content-length']) > endpoint.bodyLimit) return reply(endpoint.tooLarge);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const onData = (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= endpoint.bodyLimit) return void chunks.push(chunk);
-    // Answered now; Node reads and drops the rest of the body.
-    req.off('data', onData);
-    reply(endpoint.tooLarge);
+/** `body` as the answer with `status` once `validate` (the spec's schema of that answer) passes it; else a logged internal_error. */
+export function checkedAnswer(validate: ValidateFunction | undefined, at: string, status: number, body: unknown, log: Log): Answer {
+  if (!validate || !validate(body)) {
+    // A bug of ours: say so in the log, and answer with a documented failure instead.
+    log.error({ path: at, status, errors: validate?.errors }, 'response does not match the spec');
+    return failureAnswer(internalError);
+  }
+  return { status, headers: {}, text: JSON.stringify(body) };
+}
+
+export interface StartEndpointOptions {
+  deps: StartRecordingDeps;
+  bodyLimit: number;
+  /** The request's id from its X-Request-Id header (when usable) or a new one. */
+  requestId(given: string | string[] | undefined): string;
+  log: Log;
+  /** Whether each request gets its log line. */
+  logsRequests: boolean;
+}
+
+export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsRequests }: StartEndpointOptions) {
+  const validators = new Map<number, ValidateFunction | undefined>();
+  const checked = (status: number, body: object) => {
+    if (!validators.has(status)) validators.set(status, apiValidator.responseBody(path, 'post', status, 'application/json'));
+    return checkedAnswer(validators.get(status), path, status, body, log);
   };
-  req.on('data', onData);
-  req.on('error', () => reply(endpoint.unreadable));
-  req.on('end', () => {
-    if (answered) return;
-    // Decoded once at the end, so a character split between chunks stays whole.
-    const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-    const failed = (error: unknown) => {
-      endpoint.logError(error, id);
-      reply(endpoint.internalError);
-    };
-    let answer;
+  const succeeded = (response: StartRecordingResponse): Answer => {
+    const answer = checked(200, response);
+    answer.taskId = response.task_id;
+    return answer;
+  };
+  const failed = (error: unknown): Answer => {
+    if (!(error instanceof ApiFailure)) throw error;
+    const answer = checked(error.status, error.body);
+    answer.headers = error.headers;
+    return answer;
+  };
+  const tooLarge = failureAnswer(new ApiFailure('body_too_large', `The request body is larger than ${bodyLimit} bytes.`));
+  const unreadable: Answer = { status: 400, headers: {}, text: JSON.stringify({ code: 'malformed_body', message: 'The request body could not be read.' }) };
+  const bug = failureAnswer(internalError);
+
+  /** The answer to a start, the spec's failures included (a promise when it waits for a write); throws or rejects only on a bug. */
+  function answer(contentType: string | undefined, body: string, address: string): Answer | Promise<Answer> {
     try {
-      answer = endpoint.answer(req.headers['content-type'], body, req.socket.remoteAddress ?? '');
+      const response = startRecording(deps, contentType, body, address);
+      return response instanceof Promise ? response.then(succeeded, failed) : succeeded(response);
     } catch (error) {
       return failed(error);
     }
-    if (answer instanceof Promise) answer.then(reply, failed);
-    else reply(answer);
-  });
+  }
+
+  const logError = (error: unknown, id: string) => log.error({ request_id: id, err: error }, 'unhandled error');
+
+  /** Serves one start request on Node's request and response. */
+  function serve(req: IncomingMessage, res: ServerResponse) {
+    const started = performance.now();
+    const id = requestId(req.headers['x-request-id']);
+    let answered = false;
+    const reply = (answer: Answer) => {
+      if (answered) return;
+      answered = true;
+      const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(answer.text)), 'x-request-id', id];
+      for (const name in answer.headers) headers.push(name, answer.headers[name]!);
+      res.writeHead(answer.status, headers);
+      res.end(answer.text);
+      if (logsRequests) {
+        log.info({ request_id: id, method: 'POST', path, status: answer.status, ms: Math.round(performance.now() - started), task_id: answer.taskId }, 'request');
+      }
+    };
+    const crashed = (error: unknown) => {
+      logError(error, id);
+      reply(bug);
+    };
+
+    if (Number(req.headers['content-length']) > bodyLimit) return reply(tooLarge);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= bodyLimit) return void chunks.push(chunk);
+      // Answered now; Node reads and drops the rest of the body.
+      req.off('data', onData);
+      reply(tooLarge);
+    };
+    req.on('data', onData);
+    req.on('error', () => reply(unreadable));
+    req.on('end', () => {
+      if (answered) return;
+      // Decoded once at the end, so a character split between chunks stays whole.
+      const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      let result;
+      try {
+        result = answer(req.headers['content-type'], body, req.socket.remoteAddress ?? '');
+      } catch (error) {
+        return crashed(error);
+      }
+      if (result instanceof Promise) result.then(reply, crashed);
+      else reply(result);
+    });
+  }
+
+  return {
+    answer,
+    serve,
+    /** Whether a request is a start (the path exactly, with or without a query string). */
+    handles: (req: IncomingMessage) => req.method === 'POST' && (req.url === path || req.url!.startsWith(`${path}?`)),
+    /** The answers to a failure before the body is read, for the Fastify route's error handler. */
+    tooLarge,
+    unreadable,
+    bug,
+    logError,
+  };
 }
+
+export type StartEndpoint = ReturnType<typeof createStartEndpoint>;
