@@ -11,7 +11,9 @@
 //      against an empty one.
 //   3. Rendering: composites of 4, 9 and 17 users at the default and at 1280x720, and individual
 //      files, each against one plain ffmpeg encode of a test pattern of the same size, frame rate
-//      and length (bench-support/render-bench.ts): seconds of media per wall second.
+//      and length (bench-support/render-bench.ts): seconds of media per wall second. Then four
+//      recordings stopped together, finalized by the task runner one render at a time and one a
+//      core (bench-support/ended-together-bench.ts): seconds from the stop to the last one done.
 //   4. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
 //      through it against raw fetch, to one bare server in its own process.
 import { execFileSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
 import { httpBench, startupBench } from './bench-support/http-bench.js';
+import { endedTogetherBench } from './bench-support/ended-together-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
 
 const { values } = parseArgs({
@@ -70,7 +73,9 @@ async function rendering() {
   const rows = await renderBench(mediaSeconds);
   console.log('');
   console.log(table(['scenario', 'wall s', '× real time', 'plain encode ×', 'ratio to plain'], rows.map((r) => [r.scenario, r.wallSec.toFixed(2), r.speed.toFixed(1), r.baseline.toFixed(1), r.ratio.toFixed(3)])));
-  return rows;
+  step('rendering: recordings that end together, finalized by the task runner');
+  const endedTogether = await endedTogetherBench(mediaSeconds);
+  return { rows, endedTogether };
 }
 
 async function startup() {
@@ -98,7 +103,11 @@ if (start) {
   console.log(`  memory per recording task: ${(start.memory.perTask / 1024).toFixed(2)} KiB`);
 }
 if (boot) console.log(`  start-up to the first answer: ${boot.fullMs.toFixed(0)} ms with ${boot.tasks.toLocaleString('en')} tasks, ${boot.emptyMs.toFixed(0)} ms with none`);
-if (render) for (const row of render) console.log(`  ${`render: ${row.scenario}`.padEnd(60)} ${row.ratio.toFixed(3)} of a plain encode, ${row.speed.toFixed(1)}× real time`);
+if (render) {
+  for (const row of render.rows) console.log(`  ${`render: ${row.scenario}`.padEnd(60)} ${row.ratio.toFixed(3)} of a plain encode, ${row.speed.toFixed(1)}× real time`);
+  const ended = render.endedTogether;
+  console.log(`  ${`render: ${ended.count} recordings ended together`.padEnd(60)} last done ${ended.sideBySideSec.toFixed(2)} s after the stop (${ended.oneAtATimeSec.toFixed(2)} s one at a time: ${ended.speedup.toFixed(2)}× with ${ended.slots} slots)`);
+}
 if (calls) {
   console.log(`  client calls / raw fetch:          ${calls.overhead.ratio.toFixed(3)}`);
   console.log(`  client bundle, gzipped:            ${calls.bundle.gzipped} B`);
@@ -116,7 +125,8 @@ const record = {
   http: start?.rows,
   memory: start?.memory,
   startup: boot,
-  render,
+  render: render?.rows,
+  endedTogether: render?.endedTogether,
   client: calls,
 };
 const resultsDir = join(import.meta.dirname, '../bench/results');

@@ -1,6 +1,7 @@
 // The benchmark harness keeps working (no timing is asserted: figures come from `npm run bench`).
 import { expect, test } from 'vitest';
 import { clientBundleBytes, clientOverhead } from '../scripts/bench-support/client-bench.js';
+import { endedTogetherBench } from '../scripts/bench-support/ended-together-bench.js';
 import { httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
 
 test('the client benchmark bundles the client and measures both kinds of call against its own server', async () => {
@@ -27,4 +28,11 @@ test('the start-up benchmark starts servers on an empty and on a filled database
   expect(result.tasks).toBe(200);
   expect(result.emptyMs).toBeGreaterThan(0);
   expect(result.fullMs).toBeGreaterThan(0);
+}, 60_000);
+
+test('the ended-together benchmark finalizes its recordings with real renders, one at a time and side by side', async () => {
+  const result = await endedTogetherBench(1, 2);
+  expect(result.count).toBe(2);
+  expect(result.oneAtATimeSec).toBeGreaterThan(0);
+  expect(result.sideBySideSec).toBeGreaterThan(0);
 }, 60_000);
