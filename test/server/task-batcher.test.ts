@@ -20,6 +20,16 @@ function arrange() {
   return { tasks, batcher: createTaskBatcher(tasks, sameSettings), transactions: () => transactions };
 }
 
+/** Makes the `nth` task written from now on fail as a full disk does. */
+function diskFullAtWrite(tasks: ReturnType<typeof arrange>['tasks'], nth: number) {
+  const create = tasks.create;
+  let n = 0;
+  tasks.create = (fields) => {
+    if (++n === nth) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return create(fields);
+  };
+}
+
 test('starts that arrive together are written in one transaction, each answered with its own task', async () => {
   const { tasks, batcher, transactions } = arrange();
   const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.submit({ ...ids, channel: `room-${i}`, settings })));
@@ -46,12 +56,7 @@ test('two starts for one channel in one batch give one task: a repeat when ident
 
 test('a commit that fails fails every start of its batch, and writes none', async () => {
   const { tasks, batcher } = arrange();
-  const create = tasks.create;
-  let n = 0;
-  tasks.create = (fields) => {
-    if (++n === 3) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    return create(fields);
-  };
+  diskFullAtWrite(tasks, 3);
   const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => batcher.submit({ ...ids, channel: `room-${i}`, settings })));
   expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
   expect(tasks.list()).toHaveLength(0);
@@ -59,12 +64,7 @@ test('a commit that fails fails every start of its batch, and writes none', asyn
 
 test('a failed commit leaves no trace in what later starts see, though a start of its batch saw its task', async () => {
   const { tasks, batcher } = arrange();
-  const create = tasks.create;
-  let n = 0;
-  tasks.create = (fields) => {
-    if (++n === 2) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    return create(fields);
-  };
+  diskFullAtWrite(tasks, 2);
   // The second start is a repeat of the first's task, not yet committed; the third's write fails.
   const results = await Promise.allSettled([
     batcher.submit({ ...ids, channel: 'room', settings }),
