@@ -56,10 +56,10 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   );
 
   // Every project, read once when the store opens and kept in step by its writes (all of them go
-  // through this store): authenticating a start reads no row and opens no secret, and an unknown
-  // project is a miss in the same map, so it costs the time a known one does. Its size is the
-  // number of projects, which requests cannot grow. A project is opened on its first use, then
-  // shared, so frozen.
+  // through this store; the database is this process's alone, under its exclusive lock).
+  // Authenticating a start reads no row and opens no secret, and an unknown project is a miss in
+  // the same map, so it costs the time a known one does. Its size is the number of projects, which
+  // requests cannot grow. A project is opened on its first use, then shared, so frozen.
   const key = (appId: string, projectId: string) => `${appId}\0${projectId}`;
   const rows = new Map<string, { row: ProjectRow; project?: Project }>();
   const read = (appId: string, projectId: string) => rows.get(key(appId, projectId));
