@@ -109,6 +109,20 @@ describe('the start endpoint in front of Fastify', () => {
     }
   });
 
+  test('goes on answering after a client goes away in the middle of its body', async () => {
+    const { port, url } = await listeningApp();
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`${requestHead('Content-Length: 100\r\n')}{"app_id":`);
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const next = await fetch(`${url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ids) });
+    expect(next.status).toBe(200);
+  });
+
   test("logs each start in one line under its X-Request-Id, the caller's own when it is a safe token", async () => {
     const { url, logged } = await listeningApp();
     const start = (requestId?: string) =>
