@@ -74,26 +74,6 @@ export function buildApp(options: AppOptions) {
   // the level leaves it out.
   const logsRequests = config.logLevel === 'info' || config.logLevel === 'debug';
 
-  // The start endpoint, answered in front of Fastify (start-endpoint.ts) and by its route below.
-  const start = createStartEndpoint({
-    deps: {
-      projects,
-      tasks,
-      batcher,
-      channels: channels.source,
-      rateLimiter,
-      failedAuth,
-      refusal: options.refusal,
-      storageProblems: options.storageProblems ?? (() => []),
-      onTaskCreated: options.onTaskCreated,
-    },
-    bodyLimit,
-    requestId,
-    // Through the app's logger, once it is made below.
-    log: { info: (fields, message) => app.log.info(fields, message), error: (fields, message) => app.log.error(fields, message) },
-    logsRequests,
-  });
-
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream && { stream: options.logStream }) },
     // Fastify's own two lines per request are replaced by the one line below.
@@ -124,6 +104,26 @@ export function buildApp(options: AppOptions) {
     return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (req) => requestId(req.headers['x-request-id']),
+  });
+
+  // The start endpoint, answered in front of Fastify (the server above calls it once it is listening)
+  // and by its route below.
+  const start = createStartEndpoint({
+    deps: {
+      projects,
+      tasks,
+      batcher,
+      channels: channels.source,
+      rateLimiter,
+      failedAuth,
+      refusal: options.refusal,
+      storageProblems: options.storageProblems ?? (() => []),
+      onTaskCreated: options.onTaskCreated,
+    },
+    bodyLimit,
+    requestId,
+    log: app.log,
+    logsRequests,
   });
 
   // Sent on every answer, the error answers included, as the spec's RequestId header says. (Hooks

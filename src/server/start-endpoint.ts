@@ -26,10 +26,10 @@ interface Log {
 
 const path = '/v1/cloudRecord';
 
-export const internalError = new ApiFailure('internal_error', 'The service failed; retry the request.');
+const internalError = new ApiFailure('internal_error', 'The service failed; retry the request.');
 
 /** A failure as an answer. */
-export const failureAnswer = (failure: ApiFailure): Answer => ({ status: failure.status, headers: failure.headers, text: JSON.stringify(failure.body) });
+const failureAnswer = (failure: ApiFailure): Answer => ({ status: failure.status, headers: failure.headers, text: JSON.stringify(failure.body) });
 
 /** `body` as the answer with `status` once `validate` (the spec's schema of that answer) passes it; else a logged internal_error. */
 export function checkedAnswer(validate: ValidateFunction | undefined, at: string, status: number, body: unknown, log: Log): Answer {
@@ -145,4 +145,3 @@ export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsReque
   };
 }
 
-export type StartEndpoint = ReturnType<typeof createStartEndpoint>;
