@@ -4,6 +4,15 @@
 // TypeScript source through tsx instead, a dev dependency.
 import { existsSync } from 'node:fs';
 
+// Node 22 calls its built-in SQLite driver, which the server keeps its tasks in, experimental and
+// says so on every start; Node 24 does not. That one notice is left out, every other warning kept.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  if (type === 'ExperimentalWarning' && String(warning).startsWith('SQLite is an experimental feature')) return;
+  return emitWarning.call(this, warning, ...rest);
+};
+
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
 let main;
 if (existsSync(compiled)) {

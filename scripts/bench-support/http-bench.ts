@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openDatabase } from '../../src/server/database.js';
+import { openDatabase, transaction } from '../../src/server/database.js';
 import { createProjectStore } from '../../src/server/project-store.js';
 import { createSandboxChannels } from '../../src/server/sandbox-channels.js';
 import { createSecretBox, loadSecretKey } from '../../src/server/secret-box.js';
@@ -71,7 +71,7 @@ function prepareData(recording: number, pool: number, ended = 0): string {
   const tasks = createTaskStore(db);
   const storage = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'recordings', access_key_id: 'a', secret_access_key: 's', prefix: '', force_path_style: true };
   const user = { audio: true, video: true, dual_stream: false };
-  db.transaction(() => {
+  transaction(db, () => {
     projects.put(ids.app_id, ids.project_id, { sign_key: ids.sign_key, recording_enabled: true, storage });
     channels.join(ids.app_id, 'repeat-room', 1, user);
     for (let i = 0; i < pool; i++) channels.join(ids.app_id, `pool-${i}`, 1, user);
@@ -84,7 +84,7 @@ function prepareData(recording: number, pool: number, ended = 0): string {
       const task = tasks.create({ app_id: ids.app_id, project_id: ids.project_id, channel: `old-${i % 1000}`, settings });
       tasks.update(task.task_id, { state: 'completed', ended_at: Date.now(), end_reason: 'idle_timeout' });
     }
-  })();
+  });
   db.close();
   return dir;
 }

@@ -1,10 +1,56 @@
-// The server's SQLite database: opened durable (every accepted task is on disk before its id is
-// answered) and migrated to the current schema.
-import Database from 'better-sqlite3';
+// The server's SQLite database, on Node's built-in driver (node:sqlite): opened durable (every
+// accepted task is on disk before its id is answered) and migrated to the current schema.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementResultingChanges } from 'node:sqlite';
 
-export type Db = Database.Database;
+export type Db = DatabaseSync;
+
+/** A prepared statement with its parameters and rows typed; a cast of node:sqlite's, nothing in between. */
+export interface Statement<Params extends unknown[] = SQLInputValue[], Row = Record<string, unknown>> {
+  run(...params: Params): StatementResultingChanges;
+  get(...params: Params): Row | undefined;
+  all(...params: Params): Row[];
+}
+
+/** Named parameters: `@name` in the SQL, `name` in the object. */
+export type Named = Record<string, SQLInputValue>;
+
+export const statement = <Params extends unknown[] = SQLInputValue[], Row = Record<string, unknown>>(db: Db, sql: string) =>
+  db.prepare(sql) as unknown as Statement<Params, Row>;
+
+/** A pragma's value (the first column of its first row). */
+export function pragma(db: Db, name: string): unknown {
+  const row = db.prepare(`PRAGMA ${name}`).get();
+  return row && Object.values(row)[0];
+}
+
+/** Runs `work` in one transaction (a savepoint when one is open already): one commit, one fsync. */
+export function transaction<T>(db: Db, work: () => T): T {
+  const nested = db.isTransaction;
+  db.exec(nested ? 'SAVEPOINT nested' : 'BEGIN');
+  try {
+    const result = work();
+    db.exec(nested ? 'RELEASE nested' : 'COMMIT');
+    return result;
+  } catch (error) {
+    // A failed COMMIT (a full disk) may have rolled back already.
+    if (db.isTransaction) db.exec(nested ? 'ROLLBACK TO nested; RELEASE nested' : 'ROLLBACK');
+    throw error;
+  }
+}
+
+// SQLite's primary result codes (the low byte of an extended one) that the server tells apart.
+const resultCodes: Record<number, string> = {
+  3: 'SQLITE_PERM', 5: 'SQLITE_BUSY', 8: 'SQLITE_READONLY', 11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL', 14: 'SQLITE_CANTOPEN', 26: 'SQLITE_NOTADB',
+};
+
+/** SQLite's name for the failure (`SQLITE_FULL`, …), from node:sqlite's numeric `errcode`; undefined for other errors. */
+export function sqliteCode(error: unknown): string | undefined {
+  const { errcode } = (error ?? {}) as { errcode?: unknown };
+  return typeof errcode === 'number' ? (resultCodes[errcode & 0xff] ?? `SQLITE_${errcode}`) : undefined;
+}
 
 /** Schema versions, applied in order; never edit one that has shipped, add the next. */
 const migrations = [
@@ -44,7 +90,7 @@ const advice = (path: string) =>
 
 /** Opens (creating if needed) the database at `path`, or in memory for ':memory:'; checks it first. */
 export function openDatabase(path: string): Db {
-  if (path === ':memory:') return prepare(new Database(path));
+  if (path === ':memory:') return prepare(new DatabaseSync(path));
   mkdirSync(dirname(path), { recursive: true });
   if (existsSync(path) && !statSync(path).isFile()) {
     throw new DatabaseError(`The database ${path} is not a file (a directory or something else is in its place). ${advice(path)}`);
@@ -52,15 +98,15 @@ export function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
     // A second server on the same folder is told at once, not after the default 5 s of waiting.
-    db = new Database(path, { timeout: 200 });
+    db = new DatabaseSync(path, { timeout: 200 });
     // A quick check reads every page's structure: a damaged page is found now, not when a task is read.
-    const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check).filter((r) => r !== 'ok');
+    const problems = db.prepare('PRAGMA quick_check').all().map((row) => String(row.quick_check)).filter((r) => r !== 'ok');
     if (problems.length) throw new DatabaseError(`The database ${path} is damaged (${problems.slice(0, 3).join('; ')}). ${advice(path)}`);
     return prepare(db);
   } catch (error) {
     db?.close();
     if (error instanceof DatabaseError) throw error;
-    const code = (error as { code?: string }).code;
+    const code = sqliteCode(error);
     const what =
       code === 'SQLITE_NOTADB' ? 'is not a SQLite database (its header is not one)'
       : code === 'SQLITE_CORRUPT' ? 'is damaged'
@@ -76,18 +122,18 @@ export function openDatabase(path: string): Db {
 function prepare(db: Db): Db {
   // One server process owns its database: holding the lock saves every statement the file-lock
   // calls (four a start), and a second server on the same data folder is refused, not let in.
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before better-sqlite3 returns, so an answered task_id survives a crash.
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  const version = db.pragma('user_version', { simple: true }) as number;
+  pragma(db, 'locking_mode = EXCLUSIVE');
+  pragma(db, 'journal_mode = WAL');
+  // FULL: a commit is on disk before the statement returns, so an answered task_id survives a crash.
+  pragma(db, 'synchronous = FULL');
+  pragma(db, 'foreign_keys = ON');
+  const version = Number(pragma(db, 'user_version'));
   if (version > migrations.length) {
-    throw new DatabaseError(`The database ${db.name} was written by a newer cloudrec (schema ${version}, this one knows ${migrations.length}). Run that version, or restore a backup.`);
+    throw new DatabaseError(`The database ${db.location() ?? ':memory:'} was written by a newer cloudrec (schema ${version}, this one knows ${migrations.length}). Run that version, or restore a backup.`);
   }
-  db.transaction(() => {
+  transaction(db, () => {
     for (let v = version; v < migrations.length; v++) db.exec(migrations[v]!);
-    db.pragma(`user_version = ${migrations.length}`);
-  })();
+    db.exec(`PRAGMA user_version = ${migrations.length}`);
+  });
   return db;
 }

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, mediaFolder, type Config } from './config.js';
-import { DatabaseError, openDatabase, type Db } from './database.js';
+import { DatabaseError, openDatabase, statement, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { createProjectStore } from './project-store.js';
@@ -21,7 +21,7 @@ function ensureDemo(
   channels: ReturnType<typeof createSandboxChannels>,
   storageEndpoint: string,
 ): string {
-  const stored = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'demo_sign_key'`).get();
+  const stored = statement<[], { value: string }>(db, `SELECT value FROM meta WHERE key = 'demo_sign_key'`).get();
   if (stored) return stored.value;
   // Hex, so the key never starts with a dash that a command line would read as an option.
   const signKey = randomBytes(16).toString('hex');
@@ -40,7 +40,7 @@ function ensureDemo(
   });
   demo.uids.forEach((uid, i) => channels.join(demo.appId, demo.channel, uid, { audio: true, video: true, dual_stream: i === 0 }));
   // The demo key is printed at every start, so it is kept; real projects keep only a hash.
-  db.prepare(`INSERT INTO meta (key, value) VALUES ('demo_sign_key', ?)`).run(signKey);
+  statement<[string]>(db, `INSERT INTO meta (key, value) VALUES ('demo_sign_key', ?)`).run(signKey);
   return signKey;
 }
 

@@ -2,7 +2,7 @@
 // the recording switch and the storage settings.
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchemaStorageSettings } from '../../generated/sandbox-types.js';
-import type { Db } from './database.js';
+import { statement, transaction, type Db, type Named } from './database.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
 
 /** Storage settings as the sandbox API takes them, defaults applied. */
@@ -18,14 +18,14 @@ export interface Project {
 interface ProjectRow {
   app_id: string;
   project_id: string;
-  key_salt: Buffer;
-  key_hash: Buffer;
+  key_salt: Uint8Array;
+  key_hash: Uint8Array;
   recording_enabled: number;
   storage: string | null;
 }
 
 // A fast hash is enough: sign_keys are random service secrets, not passwords people choose.
-const hashKey = (key: string, salt: Buffer) => hash('sha256', Buffer.concat([salt, Buffer.from(key, 'utf8')]), 'buffer');
+const hashKey = (key: string, salt: Uint8Array) => hash('sha256', Buffer.concat([salt, Buffer.from(key, 'utf8')]), 'buffer');
 // Compared against when the project does not exist, so an unknown project costs the same time.
 const decoySalt = randomBytes(16);
 const decoyHash = hashKey('decoy', decoySalt);
@@ -48,7 +48,8 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   const stored = (storage: StorageSettings | null) =>
     storage ? JSON.stringify({ ...storage, secret_access_key: box.seal(storage.secret_access_key) }) : null;
 
-  const upsert = db.prepare(
+  const upsert = statement<[Named]>(
+    db,
     `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
      VALUES (@app_id, @project_id, @key_salt, @key_hash, @recording_enabled, @storage)
      ON CONFLICT (app_id, project_id) DO UPDATE SET key_salt = @key_salt, key_hash = @key_hash,
@@ -73,16 +74,16 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   };
 
   const write = (row: ProjectRow) => {
-    upsert.run(row);
+    upsert.run({ ...row });
     const entry = { row };
     rows.set(key(row.app_id, row.project_id), entry);
     return opened(entry);
   };
 
   // Seal what an older version stored in plain text; check that the key opens what is sealed.
-  const reseal = db.prepare('UPDATE projects SET storage = ? WHERE app_id = ? AND project_id = ?');
-  db.transaction(() => {
-    for (const row of db.prepare<[], ProjectRow>('SELECT * FROM projects').all()) {
+  const reseal = statement<[string | null, string, string]>(db, 'UPDATE projects SET storage = ? WHERE app_id = ? AND project_id = ?');
+  transaction(db, () => {
+    for (const row of statement<[], ProjectRow>(db, 'SELECT * FROM projects').all()) {
       if (row.storage) {
         const storage = JSON.parse(row.storage) as StorageSettings;
         if (box.isSealed(storage.secret_access_key)) {
@@ -94,7 +95,7 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
       }
       rows.set(key(row.app_id, row.project_id), { row });
     }
-  })();
+  });
 
   return {
     get(appId: string, projectId: string): Readonly<Project> | undefined {

@@ -1,7 +1,7 @@
 // The sandbox channel source: simulated users joining and leaving channels, kept in SQLite so
 // a restart keeps both who is in a channel now and who was in it when (the recordings' timeline).
 import type { ChannelMember, ChannelSource, MemberPresence } from './channel-source.js';
-import type { Db } from './database.js';
+import { statement, transaction, type Db, type Named } from './database.js';
 
 interface MembershipRow {
   id: number;
@@ -32,31 +32,37 @@ const toMember = (row: MembershipRow): ChannelMember => ({
 });
 
 export function createSandboxChannels(db: Db, now: () => number = Date.now) {
-  const current = db.prepare<[string, string], MembershipRow>(
+  const current = statement<[string, string], MembershipRow>(
+    db,
     'SELECT * FROM memberships WHERE app_id = ? AND channel = ? AND left_at IS NULL ORDER BY join_seq',
   );
-  const currentOne = db.prepare<[string, string, number], MembershipRow>(
+  const currentOne = statement<[string, string, number], MembershipRow>(
+    db,
     'SELECT * FROM memberships WHERE app_id = ? AND channel = ? AND uid = ? AND left_at IS NULL',
   );
-  const overlapping = db.prepare<[string, string, number, number], MembershipRow>(
+  const overlapping = statement<[string, string, number, number], MembershipRow>(
+    db,
     `SELECT * FROM memberships WHERE app_id = ? AND channel = ? AND joined_at <= ?
        AND (left_at IS NULL OR left_at >= ?) ORDER BY join_seq`,
   );
-  const lastLeft = db.prepare<[string, string], { left_at: number | null }>(
+  const lastLeft = statement<[string, string], { left_at: number | null }>(
+    db,
     'SELECT MAX(left_at) AS left_at FROM memberships WHERE app_id = ? AND channel = ?',
   );
-  const nextSeq = db.prepare<[], { seq: number }>('SELECT COALESCE(MAX(join_seq), 0) + 1 AS seq FROM memberships');
-  const insert = db.prepare(
+  const nextSeq = statement<[], { seq: number }>(db, 'SELECT COALESCE(MAX(join_seq), 0) + 1 AS seq FROM memberships');
+  const insert = statement<[Named]>(
+    db,
     `INSERT INTO memberships (app_id, channel, uid, audio, video, dual_stream, media_file, join_seq, joined_at)
      VALUES (@app_id, @channel, @uid, @audio, @video, @dual_stream, @media_file, @join_seq, @joined_at)`,
   );
-  const update = db.prepare(
+  const update = statement<[Named]>(
+    db,
     'UPDATE memberships SET audio = @audio, video = @video, dual_stream = @dual_stream, media_file = @media_file WHERE id = @id',
   );
-  const leave = db.prepare('UPDATE memberships SET left_at = ? WHERE id = ?');
+  const leave = statement<[number, number]>(db, 'UPDATE memberships SET left_at = ? WHERE id = ?');
 
-  const joinTransaction = db.transaction(
-    (appId: string, channel: string, uid: number, settings: MemberSettings): ChannelMember => {
+  const joinTransaction = (appId: string, channel: string, uid: number, settings: MemberSettings): ChannelMember =>
+    transaction(db, () => {
       const columns = {
         audio: settings.audio ? 1 : 0,
         video: settings.video ? 1 : 0,
@@ -67,8 +73,7 @@ export function createSandboxChannels(db: Db, now: () => number = Date.now) {
       if (existing) update.run({ ...columns, id: existing.id });
       else insert.run({ ...columns, app_id: appId, channel, uid, join_seq: nextSeq.get()!.seq, joined_at: now() });
       return toMember(currentOne.get(appId, channel, uid)!);
-    },
-  );
+    });
 
   const watchers: ((appId: string, channel: string) => void)[] = [];
   const changed = (appId: string, channel: string) => {

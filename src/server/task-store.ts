@@ -1,7 +1,7 @@
 // Recording tasks in SQLite. Ids come from an AUTOINCREMENT key: unique, increasing and never
 // reused, also after a restart or after the newest task is deleted.
 import type { SchemaRecordingSettings as RecordingSettings, SchemaTask as Task } from '../../generated/sandbox-types.js';
-import type { Db } from './database.js';
+import { statement, transaction, type Db, type Named } from './database.js';
 
 export type { RecordingSettings, Task };
 export type TaskState = Task['state'];
@@ -60,16 +60,18 @@ export interface TaskChanges {
 }
 
 export function createTaskStore(db: Db, now: () => number = Date.now) {
-  const insert = db.prepare(
+  const insert = statement<[Named]>(
+    db,
     `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
      VALUES (@app_id, @project_id, @channel, @settings, 'recording', @created_at)`,
   );
-  const byId = db.prepare<[number], TaskRow>('SELECT * FROM tasks WHERE task_id = ?');
-  const active = db.prepare<[string, string], TaskRow>(
+  const byId = statement<[number], TaskRow>(db, 'SELECT * FROM tasks WHERE task_id = ?');
+  const active = statement<[string, string], TaskRow>(
+    db,
     `SELECT * FROM tasks WHERE app_id = ? AND channel = ? AND state = 'recording' ORDER BY task_id DESC LIMIT 1`,
   );
-  const inState = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE state = ? ORDER BY task_id DESC');
-  const all = db.prepare<[], TaskRow>('SELECT * FROM tasks ORDER BY task_id DESC');
+  const inState = statement<[string], TaskRow>(db, 'SELECT * FROM tasks WHERE state = ? ORDER BY task_id DESC');
+  const all = statement<[], TaskRow>(db, 'SELECT * FROM tasks ORDER BY task_id DESC');
 
   // The active task of each channel a start asked about, so an identical repeat reads no row. Filled
   // on read; an entry goes when its task changes (it is no longer active then), and all go when a
@@ -81,7 +83,8 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   return {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
-      const { lastInsertRowid } = insert.run({ ...fields, settings: JSON.stringify(fields.settings), created_at: now() });
+      const { app_id, project_id, channel } = fields;
+      const { lastInsertRowid } = insert.run({ app_id, project_id, channel, settings: JSON.stringify(fields.settings), created_at: now() });
       return toTask(byId.get(Number(lastInsertRowid))!, now());
     },
     get: (taskId: number): Task | undefined => {
@@ -115,7 +118,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       const values = Object.fromEntries(
         Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
       );
-      if (sets.length) db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
+      if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
       const row = byId.get(taskId)!;
       activeTasks.delete(channelKey(row.app_id, row.channel));
       return toTask(row, now());
@@ -123,7 +126,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */
     transaction: <T>(work: () => T): T => {
       try {
-        return db.transaction(work)();
+        return transaction(db, work);
       } catch (error) {
         activeTasks.clear();
         throw error;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { defaultConfig, type Config } from '../../src/server/config.js';
-import { openDatabase } from '../../src/server/database.js';
+import { openDatabase, pragma } from '../../src/server/database.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
 
@@ -171,7 +171,7 @@ describe('the reference server app', () => {
     const { db, start, app, channels } = await arrangedApp({ rateLimitPerSec: 1000 });
     for (let i = 0; i < 200; i++) channels.join(ids.app_id, `full-${i}`, 1, { audio: true, video: true, dual_stream: false });
     // A database that cannot grow: SQLite answers SQLITE_FULL, as on a full disk.
-    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    pragma(db, `max_page_count = ${Number(pragma(db, 'page_count'))}`);
     const answers = [];
     for (let i = 0; i < 200; i++) answers.push(await start({ channel: `full-${i}` }));
     expect(new Set(answers.map((a) => a.statusCode))).toEqual(new Set([200, 503]));

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DatabaseError, openDatabase } from '../../src/server/database.js';
+import { DatabaseError, openDatabase, pragma } from '../../src/server/database.js';
 import { createTaskStore } from '../../src/server/task-store.js';
 import { projectRoot } from '../support/prism.js';
 
@@ -17,7 +17,7 @@ function databaseWithTasks(dir: string) {
   const tasks = createTaskStore(db);
   const settings = { isAudioOnly: 0, isVideoOnly: 0, is_mixing_enabled: 0, mixed_video_audio: 2, layout_mode: 0, stream_type: 0, audioProfile: 0, mixResolution: '360,640,15,500' } as const;
   for (let i = 0; i < 400; i++) tasks.create({ app_id: 'a', project_id: 'p', channel: `c${i}`, settings });
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  pragma(db, 'wal_checkpoint(TRUNCATE)');
   db.close();
   return path;
 }

@@ -1,6 +1,6 @@
 // Storage secrets at rest: sealed with AES-256-GCM in SQLite, under a key from the environment or
 // one the server keeps in its data folder (0600); never in plain text there, never echoed.
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdtempSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ describe('storage secrets at rest', () => {
     createProjectStore(db, createSecretBox(key)).put('app', 'proj', { sign_key: 'k', recording_enabled: true, storage });
     // The server holds its database's lock while it runs: the file is read once it is closed.
     db.close();
-    const reader = new Database(file, { readonly: true });
+    const reader = new DatabaseSync(file, { readOnly: true });
     const raw = reader.prepare('SELECT storage FROM projects').get() as { storage: string };
     reader.close();
     expect(raw.storage).not.toContain(secret);

@@ -25,7 +25,7 @@ function diskFullAtWrite(tasks: ReturnType<typeof arrange>['tasks'], nth: number
   const create = tasks.create;
   let n = 0;
   tasks.create = (fields) => {
-    if (++n === nth) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    if (++n === nth) throw Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR', errcode: 13 });
     return create(fields);
   };
 }

@@ -208,7 +208,7 @@ describe('the task runner on a full disk', () => {
   function fullDisk(tasks: TaskRunnerDeps['tasks'], disk: { full: boolean }) {
     const update = tasks.update.bind(tasks);
     tasks.update = (taskId, changes) => {
-      if (disk.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      if (disk.full) throw Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR', errcode: 13 });
       return update(taskId, changes);
     };
   }
