@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mediaToolProblems } from '../recording/media-tools.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, mediaFolder, type Config } from './config.js';
 import { DatabaseError, openDatabase, statement, type Db } from './database.js';
@@ -85,6 +86,9 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     return;
   }
+  // Recording is the service's work: without the tools for it, the server does not start. The check
+  // (a few runs of ffmpeg, ~0.3 s) goes on while the database opens.
+  const toolCheck = mediaToolProblems();
   let db: Db;
   let secretBox: SecretBox;
   let built: ReturnType<typeof buildApp>;
@@ -98,6 +102,13 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   } catch (error) {
     if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError)) throw error;
     console.error(`cloudrec: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const missingTools = await toolCheck;
+  if (missingTools.length) {
+    db.close();
+    console.error(`cloudrec: this machine cannot record, so the server does not start.\n  ${missingTools.join('\n  ')}`);
     process.exitCode = 2;
     return;
   }

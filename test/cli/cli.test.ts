@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiValidator } from '../../src/spec/api-document.js';
@@ -228,6 +228,19 @@ describe('cloudrec serve and mock', () => {
     const { code, stderr } = await cloudrec('serve', '--idle-timeout-sec', '1', '--demo', 'off');
     expect(code).toBe(2);
     expect(stderr).toMatch(/CLOUDREC_IDLE_TIMEOUT_SEC: must be an integer from 3/);
+  });
+
+  test('serve on a machine without ffmpeg says what is missing and how to install it, and does not start (exit 2)', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    // Only Node's own folder on the PATH: no ffmpeg, no ffprobe.
+    const env = { ...process.env, PATH: dirname(process.execPath) };
+    const served = await run(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data, '--demo', 'off'], { cwd: projectRoot, env, timeout: 30_000 }).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(served.code).toBe(2);
+    expect(served.stderr).toMatch(/^cloudrec: this machine cannot record, so the server does not start\.\n  ffmpeg was not found .*\n  ffprobe was not found .*\n  Install FFmpeg 5 or newer .*apt-get install ffmpeg/);
+    expect(served.stdout).not.toMatch(/reference server on/);
   });
 
   test('mock runs Prism, and start talks to it', async () => {

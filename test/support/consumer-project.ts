@@ -2,9 +2,9 @@
 // its lockfile is made here from the tarballs and the checkout's own package-lock.json (whose
 // packages `npm ci` has put in the npm cache), so `npm ci --offline` resolves every dependency
 // exactly as the checkout does, from the cache.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { projectRoot } from './prism.js';
 
@@ -52,12 +52,21 @@ function closure(dependencies: Record<string, string>, from: string, into: Map<s
   }
 }
 
+/** What npm printed while installing. */
+export interface InstallOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** The lines of npm's output that warn (engine, deprecation, install scripts, …). */
+export const npmWarnings = ({ stdout, stderr }: InstallOutput) => `${stdout}\n${stderr}`.split('\n').filter((line) => /^npm (warn|WARN)/.test(line));
+
 /**
  * Writes `dir/package.json` depending on each tarball, and its lockfile, then runs
- * `npm ci --offline`; resolves with npm's output. `ignoreScripts` skips install scripts (a native
- * dependency's build from source, which the caller then provides).
+ * `npm ci --offline` as a user with no npm settings of their own would (this machine's user
+ * config is left out), under the Node first on `env.PATH`; resolves with npm's output.
  */
-export function installTarballs(dir: string, tarballs: string[], { ignoreScripts = false } = {}): string {
+export function installTarballs(dir: string, tarballs: string[], env: NodeJS.ProcessEnv = process.env): InstallOutput {
   const packages = new Map<string, LockEntry>();
   const dependencies: Record<string, string> = {};
   for (const tarball of tarballs) {
@@ -78,15 +87,31 @@ export function installTarballs(dir: string, tarballs: string[], { ignoreScripts
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const lock = { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': manifest, ...Object.fromEntries(packages) } };
   writeFileSync(join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
-  return execFileSync('npm', ['ci', '--offline', '--no-audit', '--no-fund', ...(ignoreScripts ? ['--ignore-scripts'] : [])], {
+  const userconfig = join(dir, '.npmrc-user');
+  writeFileSync(userconfig, '');
+  const installed = spawnSync('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--no-update-notifier'], {
     cwd: dir,
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, npm_config_userconfig: userconfig },
   });
+  if (installed.status !== 0) throw new Error(`npm ci in ${dir} failed (${installed.status}):\n${installed.stdout}${installed.stderr}`);
+  return { stdout: installed.stdout, stderr: installed.stderr };
 }
 
 /** The packages installed under `dir`, the project itself left out (`npm ls --all`). */
 export function installedPackages(dir: string): string[] {
   const out = execFileSync('npm', ['ls', '--all', '--parseable'], { cwd: dir, encoding: 'utf8' });
   return out.trim().split('\n').slice(1);
+}
+
+/** The packages installed under `dir` that build natively or run a script at install, each as "name (why)". */
+export function packagesBuiltAtInstall(dir: string): string[] {
+  return installedPackages(dir).flatMap((path) => {
+    const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as Manifest & { scripts?: Record<string, string>; gypfile?: boolean };
+    const why = [
+      ...(manifest.gypfile || existsSync(join(path, 'binding.gyp')) ? ['a native build'] : []),
+      ...['preinstall', 'install', 'postinstall'].filter((hook) => manifest.scripts?.[hook]).map((hook) => `a ${hook} script`),
+    ];
+    return why.length ? [`${manifest.name} (${why.join(', ')})`] : [];
+  });
 }
