@@ -5,8 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The docs site, built once for the tests that read it.
     globalSetup: ['test/support/docs-site.setup.ts'],
-    // The slow fault tests have their own run: npm run test:faults.
-    exclude: ['test/faults/**', 'node_modules/**'],
+    // The slow fault tests and the Node version matrix have their own runs: npm run test:faults, test:versions.
+    exclude: ['test/faults/**', 'test/versions/**', 'node_modules/**'],
     // Most test files wait on processes of their own (servers, ffmpeg, Chromium): two at a time
     // keep both cores busy, where the default (cores - 1) ran them one by one.
     maxWorkers: 2,
