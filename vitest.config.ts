@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The docs site, built once for the tests that read it.
-    globalSetup: ['test/support/docs-site.setup.ts'],
+    globalSetup: ['test/support/pinned-node.setup.ts', 'test/support/docs-site.setup.ts'],
     // The slow fault tests and the Node version matrix have their own runs: npm run test:faults, test:versions.
     exclude: ['test/faults/**', 'test/versions/**', 'node_modules/**'],
     // Most test files wait on processes of their own (servers, ffmpeg, Chromium): two at a time

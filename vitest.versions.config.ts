@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/versions/**/*.test.ts'],
-    globalSetup: ['test/support/docs-site.setup.ts'],
+    globalSetup: ['test/support/pinned-node.setup.ts', 'test/support/docs-site.setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

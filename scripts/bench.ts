@@ -16,13 +16,16 @@
 //      core (bench-support/ended-together-bench.ts): seconds from the stop to the last one done.
 //   4. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
 //      through it against raw fetch, to one bare server in its own process.
+//   5. SQLite drivers, when better-sqlite3 is installed for the comparison (`npm install --no-save
+//      better-sqlite3@13`): the same server on node:sqlite and on better-sqlite3, an identical
+//      repeat and a new task each request against the bare server, and start-up with 100,000 tasks.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
-import { httpBench, startupBench } from './bench-support/http-bench.js';
+import { betterSqlite3Version, driverBench, httpBench, startupBench } from './bench-support/http-bench.js';
 import { endedTogetherBench } from './bench-support/ended-together-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
 
@@ -37,7 +40,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client'];
+const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', ...(betterSqlite3Version() ? ['drivers'] : [])];
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -92,11 +95,28 @@ async function client() {
   return { bundle, overhead };
 }
 
+async function drivers() {
+  step(`SQLite drivers: the same server on node:sqlite and on better-sqlite3 ${betterSqlite3Version() ?? '(not installed)'}`);
+  const result = await driverBench({ connections, seconds, rounds, tasks: Number(values['startup-tasks']) });
+  console.log('');
+  console.log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare'], result.rows.map((r) => [
+    r.scenario + (Object.keys(r.unexpected).length ? ` (also ${JSON.stringify(r.unexpected)})` : ''),
+    r.rps.toFixed(0),
+    String(r.p50),
+    String(r.p99),
+    r.cpuUsPerRequest.toFixed(0),
+    r.ratio.toFixed(3),
+  ])));
+  for (const [driver, ms] of Object.entries(result.startupMs)) console.log(`start-up with ${result.tasks.toLocaleString('en')} tasks on ${driver}: ${ms.toFixed(0)} ms`);
+  return result;
+}
+
 const started = performance.now();
 const start = sections.includes('start') ? await startRequests() : undefined;
 const boot = sections.includes('startup') ? await startup() : undefined;
 const render = sections.includes('render') ? await rendering() : undefined;
 const calls = sections.includes('client') ? await client() : undefined;
+const driverRun = sections.includes('drivers') ? await drivers() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 if (start) {
   for (const row of start.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
@@ -111,6 +131,10 @@ if (render) {
 if (calls) {
   console.log(`  client calls / raw fetch:          ${calls.overhead.ratio.toFixed(3)}`);
   console.log(`  client bundle, gzipped:            ${calls.bundle.gzipped} B`);
+}
+if (driverRun) {
+  for (const row of driverRun.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
+  for (const [driver, ms] of Object.entries(driverRun.startupMs)) console.log(`  ${`start-up, ${driverRun.tasks.toLocaleString('en')} tasks, ${driver}`.padEnd(60)} ${ms.toFixed(0)} ms`);
 }
 
 // The run on record: what was measured, on what, at which commit.
@@ -128,6 +152,7 @@ const record = {
   render: render?.rows,
   endedTogether: render?.endedTogether,
   client: calls,
+  drivers: driverRun,
 };
 const resultsDir = join(import.meta.dirname, '../bench/results');
 mkdirSync(resultsDir, { recursive: true });

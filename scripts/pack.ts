@@ -15,7 +15,6 @@ import { projectRoot } from './redocly.js';
 const root = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
   description: string;
   license: string;
-  engines: { node: string };
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -77,7 +76,9 @@ function serverPackage(dir: string, docsDir: string) {
     bin: { cloudrec: 'bin/cloudrec.js' },
     exports: { './server': './dist/src/server/main.js', './conformance': { types: './dist/src/conformance/index.d.ts', default: './dist/src/conformance/index.js' }, './package.json': './package.json' },
     files: ['bin', 'dist', 'generated', 'docs', 'CHANGELOG.md'],
-    engines: root.engines,
+    // node:sqlite without a flag (22.13); the workspace's own range only says which Node can run npm
+    // here, since it brings its own Node (the `node` devDependency).
+    engines: { node: '>=22.13' },
     dependencies: root.dependencies,
     // `cloudrec mock` runs Prism when the project has it; nothing else needs it.
     peerDependencies: { [prism]: root.devDependencies[prism] },

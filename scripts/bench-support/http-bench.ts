@@ -2,7 +2,8 @@
 // all in one run on this machine; rounds interleaved, medians reported with p50/p99 and the
 // server's CPU time per request, each as a ratio to a bare node:http server answering the same JSON.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,9 +90,25 @@ function prepareData(recording: number, pool: number, ended = 0): string {
   return dir;
 }
 
-async function referenceServer(dataDir: string): Promise<Server> {
+/** The SQLite drivers the server can be measured on: Node's own, and better-sqlite3 standing in for it. */
+export const sqliteDrivers = {
+  'node:sqlite': [] as string[],
+  'better-sqlite3': ['--import', join(import.meta.dirname, 'sqlite-driver-hook.mjs')],
+};
+export type SqliteDriver = keyof typeof sqliteDrivers;
+
+/** The version of better-sqlite3 installed for the comparison (`npm install --no-save better-sqlite3@13`), if any. */
+export function betterSqlite3Version(): string | undefined {
+  try {
+    return (createRequire(import.meta.url)('better-sqlite3/package.json') as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+async function referenceServer(dataDir: string, driver: SqliteDriver = 'node:sqlite'): Promise<Server> {
   const port = await freePort();
-  return launch('node', [join(root, 'dist/src/server/main.js')], /reference server on http:\/\/127\.0\.0\.1:(\d+)/, {
+  return launch('node', [...sqliteDrivers[driver], join(root, 'dist/src/server/main.js')], /reference server on http:\/\/127\.0\.0\.1:(\d+)/, {
     CLOUDREC_PORT: String(port),
     CLOUDREC_DATA_DIR: dataDir,
     CLOUDREC_DEMO: 'off',
@@ -109,9 +126,9 @@ function rssBytes(pid: number): number {
 }
 
 /** A reference server started on `dataDir`: milliseconds from the spawn to its first answer to a start, and its memory then. */
-async function firstAnswer(dataDir: string): Promise<{ server: Server; ms: number; rss: number }> {
+async function firstAnswer(dataDir: string, driver: SqliteDriver = 'node:sqlite'): Promise<{ server: Server; ms: number; rss: number }> {
   const started = performance.now();
-  const server = await referenceServer(dataDir);
+  const server = await referenceServer(dataDir, driver);
   const answer = await fetch(`${server.url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ids, channel: 'repeat-room' }) });
   if (answer.status !== 200) throw new Error(`the first start answered ${answer.status}: ${await answer.text()}`);
   return { server, ms: performance.now() - started, rss: rssBytes(server.pid) };
@@ -220,27 +237,32 @@ export async function httpBench({ connections = 50, seconds = 5, rounds = 3, rec
     ...kinds(empty, '', 'pool-'),
     ...kinds(busy, `, ${recording.toLocaleString('en')} recording`, 'pool-'),
   ];
-  // Each round of new tasks takes the channels after those of the round before, on each server.
-  const nextChannel = new Map<Server, number>();
-  const results = new Map<string, (LoadResult & { cpuUsPerRequest: number })[]>();
   try {
-    for (let round = 1; round <= rounds; round++) {
-      for (const scenario of scenarios) {
-        const first = nextChannel.get(scenario.server) ?? 0;
-        const result = await load(scenario, connections, seconds, first);
-        if (scenario.newChannels) nextChannel.set(scenario.server, first + result.requests + connections);
-        if (scenario.newChannels && first + result.requests > pool) throw new Error('the channel pool ran out: raise it');
-        results.set(scenario.name, [...(results.get(scenario.name) ?? []), result]);
-        console.log(`  round ${round}/${rounds}  ${scenario.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`);
-      }
-    }
+    return { rows: await runScenarios(scenarios, { connections, seconds, rounds, pool }), memory };
   } finally {
     for (const server of [bare, prism, empty, busy]) server.stop();
     for (const dir of [emptyDir, busyDir]) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs every scenario `rounds` times, interleaved; a row each, medians, ratios to the first scenario (the bare server). */
+async function runScenarios(scenarios: Scenario[], { connections, seconds, rounds, pool }: { connections: number; seconds: number; rounds: number; pool: number }): Promise<HttpRow[]> {
+  // Each round of new tasks takes the channels after those of the round before, on each server.
+  const nextChannel = new Map<Server, number>();
+  const results = new Map<string, (LoadResult & { cpuUsPerRequest: number })[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const scenario of scenarios) {
+      const first = nextChannel.get(scenario.server) ?? 0;
+      const result = await load(scenario, connections, seconds, first);
+      if (scenario.newChannels) nextChannel.set(scenario.server, first + result.requests + connections);
+      if (scenario.newChannels && first + result.requests > pool) throw new Error('the channel pool ran out: raise it');
+      results.set(scenario.name, [...(results.get(scenario.name) ?? []), result]);
+      console.log(`  round ${round}/${rounds}  ${scenario.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`);
+    }
+  }
   const bareRps = median(results.get(scenarios[0]!.name)!.map((r) => r.rps));
   const bareP99 = median(results.get(scenarios[0]!.name)!.map((r) => r.p99));
-  const rows = scenarios.map((scenario) => {
+  return scenarios.map((scenario) => {
     const rs = results.get(scenario.name)!;
     const unexpected: Record<string, number> = {};
     for (const r of rs) for (const [code, count] of Object.entries(r.statuses)) if (code !== scenario.status) unexpected[code] = (unexpected[code] ?? 0) + count;
@@ -248,5 +270,64 @@ export async function httpBench({ connections = 50, seconds = 5, rounds = 3, rec
     const p99 = median(rs.map((r) => r.p99));
     return { scenario: scenario.name, rps, p50: median(rs.map((r) => r.p50)), p99, cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)), ratio: rps / bareRps, p99Ratio: p99 / bareP99, unexpected };
   });
-  return { rows, memory };
+}
+
+
+export interface DriverResult {
+  rows: HttpRow[];
+  /** Median ms from the spawn to the first answer, with `tasks` ended tasks in the database, by driver. */
+  startupMs: Record<SqliteDriver, number>;
+  tasks: number;
+  betterSqlite3: string;
+}
+
+/**
+ * The same server on node:sqlite and on better-sqlite3, in one run: an identical repeat (no write)
+ * and a new task each request (group commit: one fsync for the starts of one turn of the event
+ * loop), each against the bare server; then start-up with `tasks` ended tasks. Both read the same
+ * prepared database files (SQLite's format is the driver's neither), each driver its own copy.
+ */
+export async function driverBench({ connections = 50, seconds = 5, rounds = 3, tasks = 100_000, pool = 250_000 } = {}): Promise<DriverResult> {
+  const betterSqlite3 = betterSqlite3Version();
+  if (!betterSqlite3) throw new Error('better-sqlite3 is not installed: npm install --no-save better-sqlite3@13 to compare the drivers');
+  const drivers = Object.keys(sqliteDrivers) as SqliteDriver[];
+  console.log(`preparing: ${pool.toLocaleString('en')} channels with a user each; ${tasks.toLocaleString('en')} ended tasks`);
+  const loadDir = prepareData(0, pool);
+  const startupDir = prepareData(0, 0, tasks);
+  const copies = drivers.map((driver) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-driver-'));
+    cpSync(loadDir, join(dir, 'load'), { recursive: true });
+    cpSync(startupDir, join(dir, 'startup'), { recursive: true });
+    return { driver, dir };
+  });
+  const bare = await launch('node', [join(import.meta.dirname, 'bare-server.mjs')], /listening (\d+)/);
+  const servers: Server[] = [bare];
+  try {
+    const valid = JSON.stringify({ ...ids, channel: 'repeat-room' });
+    const scenarios: Scenario[] = [{ name: 'bare node:http, the same JSON', server: bare, body: valid, status: '200' }];
+    for (const { driver, dir } of copies) {
+      const { server } = await firstAnswer(join(dir, 'load'), driver);
+      servers.push(server);
+      scenarios.push(
+        { name: `${driver}: identical repeat of an active start`, server, body: valid, status: '200' },
+        { name: `${driver}: a new task each request`, server, body: JSON.stringify({ ...ids, channel: 'pool-0' }), newChannels: 'pool-', status: '200' },
+      );
+    }
+    const rows = await runScenarios(scenarios, { connections, seconds, rounds, pool });
+    for (const server of servers.splice(0)) server.stop();
+    const times = new Map<SqliteDriver, number[]>(drivers.map((d) => [d, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const { driver, dir } of copies) {
+        const { server, ms } = await firstAnswer(join(dir, 'startup'), driver);
+        server.stop();
+        times.get(driver)!.push(ms);
+        console.log(`  round ${round}/${rounds}  ${driver}: first answer ${ms.toFixed(0)} ms with ${tasks.toLocaleString('en')} tasks`);
+      }
+    }
+    const startupMs = Object.fromEntries(drivers.map((d) => [d, median(times.get(d)!)])) as Record<SqliteDriver, number>;
+    return { rows, startupMs, tasks, betterSqlite3 };
+  } finally {
+    for (const server of servers) server.stop();
+    for (const dir of [loadDir, startupDir, ...copies.map((c) => c.dir)]) rmSync(dir, { recursive: true, force: true });
+  }
 }
