@@ -16,9 +16,9 @@
 //      core (bench-support/ended-together-bench.ts): seconds from the stop to the last one done.
 //   4. The client: its bundle (openapi-fetch included, minified, gzipped) and sequential calls
 //      through it against raw fetch, to one bare server in its own process.
-//   5. SQLite drivers, when better-sqlite3 is installed for the comparison (`npm install --no-save
-//      better-sqlite3@13`): the same server on node:sqlite and on better-sqlite3, an identical
-//      repeat and a new task each request against the bare server, and start-up with 100,000 tasks.
+//   5. SQLite drivers: the same server on node:sqlite and on better-sqlite3 (a devDependency, kept
+//      for this comparison), an identical repeat and a new task each request against the bare
+//      server, and start-up with 100,000 tasks.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -40,7 +40,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', ...(betterSqlite3Version() ? ['drivers'] : [])];
+const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', 'drivers'];
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);

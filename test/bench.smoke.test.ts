@@ -2,7 +2,7 @@
 import { expect, test } from 'vitest';
 import { clientBundleBytes, clientOverhead } from '../scripts/bench-support/client-bench.js';
 import { endedTogetherBench } from '../scripts/bench-support/ended-together-bench.js';
-import { httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
+import { driverBench, httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
 
 test('the client benchmark bundles the client and measures both kinds of call against its own server', async () => {
   const bundle = await clientBundleBytes();
@@ -21,6 +21,23 @@ test('the HTTP benchmark runs every scenario against servers of its own, each an
   }
   expect(memory.recording).toBe(50);
   expect(memory.busyRss).toBeGreaterThan(0);
+}, 120_000);
+
+test('the driver benchmark runs the same server on node:sqlite and on better-sqlite3, each answering as expected', async () => {
+  const result = await driverBench({ connections: 2, seconds: 1, rounds: 1, tasks: 200, pool: 3000 });
+  expect(result.rows.map((r) => r.scenario)).toEqual([
+    'bare node:http, the same JSON',
+    'node:sqlite: identical repeat of an active start',
+    'node:sqlite: a new task each request',
+    'better-sqlite3: identical repeat of an active start',
+    'better-sqlite3: a new task each request',
+  ]);
+  for (const row of result.rows) {
+    expect(row.rps, row.scenario).toBeGreaterThan(0);
+    expect(row.unexpected, row.scenario).toEqual({});
+  }
+  expect(result.startupMs['node:sqlite']).toBeGreaterThan(0);
+  expect(result.startupMs['better-sqlite3']).toBeGreaterThan(0);
 }, 120_000);
 
 test('the start-up benchmark starts servers on an empty and on a filled database, each answering its first start', async () => {

@@ -1,7 +1,6 @@
-// For the benchmark only (`npm run bench -- --sqlite better-sqlite3`): better-sqlite3 behind the
-// part of node:sqlite's DatabaseSync the server uses, so the same server code runs on either
-// driver and the two are measured in one run. better-sqlite3 is not a dependency: install it for
-// the comparison with `npm install --no-save better-sqlite3@13`.
+// For the benchmark only (`npm run bench -- --only drivers`): better-sqlite3 (a devDependency, never
+// shipped) behind the part of node:sqlite's DatabaseSync the server uses, so the same server code
+// runs on either driver and the two are measured in one run.
 import { createRequire } from 'node:module';
 
 const Database = createRequire(import.meta.url)('better-sqlite3');

@@ -97,7 +97,7 @@ export const sqliteDrivers = {
 };
 export type SqliteDriver = keyof typeof sqliteDrivers;
 
-/** The version of better-sqlite3 installed for the comparison (`npm install --no-save better-sqlite3@13`), if any. */
+/** The version of better-sqlite3 installed for the comparison (a devDependency), if any. */
 export function betterSqlite3Version(): string | undefined {
   try {
     return (createRequire(import.meta.url)('better-sqlite3/package.json') as { version: string }).version;
@@ -289,7 +289,7 @@ export interface DriverResult {
  */
 export async function driverBench({ connections = 50, seconds = 5, rounds = 3, tasks = 100_000, pool = 250_000 } = {}): Promise<DriverResult> {
   const betterSqlite3 = betterSqlite3Version();
-  if (!betterSqlite3) throw new Error('better-sqlite3 is not installed: npm install --no-save better-sqlite3@13 to compare the drivers');
+  if (!betterSqlite3) throw new Error('better-sqlite3 is not installed (a devDependency): npm ci');
   const drivers = Object.keys(sqliteDrivers) as SqliteDriver[];
   console.log(`preparing: ${pool.toLocaleString('en')} channels with a user each; ${tasks.toLocaleString('en')} ended tasks`);
   const loadDir = prepareData(0, pool);
@@ -308,6 +308,9 @@ export async function driverBench({ connections = 50, seconds = 5, rounds = 3, t
     for (const { driver, dir } of copies) {
       const { server } = await firstAnswer(join(dir, 'load'), driver);
       servers.push(server);
+      // The stand-in really is in use: its addon is mapped into the server process, or is not.
+      const mapped = readFileSync(`/proc/${server.pid}/maps`, 'utf8').includes('better-sqlite3');
+      if (mapped !== (driver === 'better-sqlite3')) throw new Error(`the server meant to run on ${driver} has better-sqlite3 ${mapped ? '' : 'not '}loaded`);
       scenarios.push(
         { name: `${driver}: identical repeat of an active start`, server, body: valid, status: '200' },
         { name: `${driver}: a new task each request`, server, body: JSON.stringify({ ...ids, channel: 'pool-0' }), newChannels: 'pool-', status: '200' },
