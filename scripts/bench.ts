@@ -25,7 +25,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
-import { betterSqlite3Version, driverBench, httpBench, startupBench } from './bench-support/http-bench.js';
+import { betterSqlite3Version, driverBench, httpBench, startupBench, type HttpRow } from './bench-support/http-bench.js';
 import { endedTogetherBench } from './bench-support/ended-together-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
 
@@ -52,7 +52,13 @@ async function startRequests() {
   step(`HTTP: autocannon in its own process, ${connections} connections, ${seconds} s rounds, ${rounds} rounds interleaved`);
   const { rows, memory } = await httpBench({ connections, seconds, rounds, recording });
   console.log('');
-  console.log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare', 'p99 / bare p99'], rows.map((r) => [
+  console.log(httpTable(rows));
+  return { rows, memory };
+}
+
+/** HTTP rows as a table: throughput, latency, the server's CPU, each against the bare server. */
+function httpTable(rows: HttpRow[]): string {
+  return table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare', 'p99 / bare p99'], rows.map((r) => [
     r.scenario + (Object.keys(r.unexpected).length ? ` (also ${JSON.stringify(r.unexpected)})` : ''),
     r.rps.toFixed(0),
     String(r.p50),
@@ -60,8 +66,7 @@ async function startRequests() {
     r.cpuUsPerRequest.toFixed(0),
     r.ratio.toFixed(3),
     r.p99Ratio.toFixed(2),
-  ])));
-  return { rows, memory };
+  ]));
 }
 
 /** Rows as an aligned text table, the first column left-aligned and the others right-aligned. */
@@ -99,14 +104,7 @@ async function drivers() {
   step(`SQLite drivers: the same server on node:sqlite and on better-sqlite3 ${betterSqlite3Version() ?? '(not installed)'}`);
   const result = await driverBench({ connections, seconds, rounds, tasks: Number(values['startup-tasks']) });
   console.log('');
-  console.log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'ratio to bare'], result.rows.map((r) => [
-    r.scenario + (Object.keys(r.unexpected).length ? ` (also ${JSON.stringify(r.unexpected)})` : ''),
-    r.rps.toFixed(0),
-    String(r.p50),
-    String(r.p99),
-    r.cpuUsPerRequest.toFixed(0),
-    r.ratio.toFixed(3),
-  ])));
+  console.log(httpTable(result.rows));
   for (const [driver, ms] of Object.entries(result.startupMs)) console.log(`start-up with ${result.tasks.toLocaleString('en')} tasks on ${driver}: ${ms.toFixed(0)} ms`);
   return result;
 }
