@@ -1,6 +1,7 @@
 // The packed packages on each Node.js line users run (`npm run test:versions`): the client's
-// behaviour under 18, 20, 22, 24 and 26, from ESM and CommonJS; the server package installed with
-// that Node's npm (no warning, nothing built) and started 20 times in a row under 22, 24 and 26.
+// behaviour under 18, 20, 22, 24 and 26, from ESM and CommonJS, and its install with each one's npm;
+// the server package installed with that Node's npm (no warning, nothing built) and started 20
+// times in a row under 22, 24 and 26.
 // The binaries come from the npm registry (scripts/node-versions.ts).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,6 +80,14 @@ describe('the cloudrec client package', () => {
     await server?.stop();
     server?.remove();
     await stub?.close();
+  });
+
+  // npm 11 needs Node 20.17 or later: for Node 18 the package installed by a newer npm (above) is run.
+  test.each(clientNodes.filter((version) => Number(version.split('.')[0]) >= 20))("installs with Node %s's npm without a warning", (version) => {
+    const fresh = join(work, `client-${version}`);
+    mkdirSync(fresh);
+    expect(npmWarnings(installTarballs(fresh, [tarballs.client], withNode(version)))).toEqual([]);
+    expect(packagesBuiltAtInstall(fresh)).toEqual([]);
   });
 
   describe.each(clientNodes)('on Node %s', (version) => {
