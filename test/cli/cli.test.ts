@@ -1,7 +1,7 @@
 // The `cloudrec` command as a user runs it (bin/cloudrec.js in its own process), against the
 // reference server, an s3rver store and the Prism mock started here.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -238,6 +238,7 @@ describe('cloudrec serve and mock', () => {
       () => ({ code: 0, stdout: '', stderr: '' }),
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
+    rmSync(data, { recursive: true, force: true });
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/^cloudrec: this machine cannot record, so the server does not start\.\n  ffmpeg was not found .*\n  ffprobe was not found .*\n  Install FFmpeg 5 or newer .*apt-get install ffmpeg/);
     expect(served.stdout).not.toMatch(/reference server on/);
