@@ -63,7 +63,8 @@ export function buildApp(options: AppOptions) {
   const projects = createProjectStore(db, options.secretBox);
   const channels = createSandboxChannels(db, now);
   const tasks = createTaskStore(db, now);
-  const batcher = createTaskBatcher(tasks, sameSettings);
+  const refusal = options.refusal ?? (() => undefined);
+  const batcher = createTaskBatcher(tasks, sameSettings, refusal);
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
   const failedAuth = {
     byAddress: createRateLimiter(config.failedAuthPerMin, now, 60_000),
@@ -116,7 +117,7 @@ export function buildApp(options: AppOptions) {
       channels: channels.source,
       rateLimiter,
       failedAuth,
-      refusal: options.refusal,
+      refusal,
       storageProblems: options.storageProblems ?? (() => []),
       onTaskCreated: options.onTaskCreated,
     },

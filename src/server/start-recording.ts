@@ -13,7 +13,7 @@ import type { ProjectStore, StorageSettings } from './project-store.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
-import type { TaskBatcher } from './task-batcher.js';
+import { BatchRefused, type TaskBatcher } from './task-batcher.js';
 import type { ActiveTask, RecordingSettings, Task, TaskStore } from './task-store.js';
 
 export interface StartRecordingDeps {
@@ -133,6 +133,7 @@ export function startRecording(
       return { code: 'success', task_id: outcome.task.task_id };
     },
     (error: unknown) => {
+      if (error instanceof BatchRefused) throw unavailable(error.message);
       if (!isOutOfSpace(error)) throw error;
       throw unavailable('The service cannot store new tasks now: its disk is full');
     },

@@ -14,12 +14,26 @@ export interface NewTask {
 /** What became of a start: a new task, the channel's active task (identical settings), or a conflict with it. */
 export type BatchOutcome = { kind: 'created'; task: Task } | { kind: 'repeat' | 'conflict'; task: ActiveTask };
 
-export function createTaskBatcher(tasks: TaskStore, sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean) {
+/** A batch not written because new tasks are refused now (the server is shutting down); the message says why. */
+export class BatchRefused extends Error {}
+
+export function createTaskBatcher(
+  tasks: TaskStore,
+  sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean,
+  refusal: () => string | undefined = () => undefined,
+) {
   let pending: { task: NewTask; resolve: (o: BatchOutcome) => void; reject: (e: unknown) => void }[] = [];
 
   function flush() {
     const batch = pending;
     pending = [];
+    // Checked again at the commit: a shutdown that began while these waited has already ended every
+    // recording, so a task written now would stay recording with no one to end it.
+    const refused = refusal();
+    if (refused) {
+      for (const item of batch) item.reject(new BatchRefused(refused));
+      return;
+    }
     let outcomes: BatchOutcome[];
     try {
       outcomes = tasks.transaction(() =>

@@ -85,3 +85,17 @@ test("a task that stops recording is no longer its channel's active task", async
   expect(tasks.activeTask(ids.app_id, 'room')).toBeUndefined();
   expect((await batcher.submit({ ...ids, channel: 'room', settings })).kind).toBe('created');
 });
+
+test('starts still waiting for their commit when new tasks become refused (a shutdown began) are refused, and none is written', async () => {
+  const tasks = createTaskStore(openDatabase(':memory:'));
+  let refusal: string | undefined;
+  const batcher = createTaskBatcher(tasks, sameSettings, () => refusal);
+  const waiting = Array.from({ length: 5 }, (_, i) => batcher.submit({ ...ids, channel: `room-${i}`, settings }));
+  // The signal arrives between the submissions and their commit.
+  refusal = 'The service is shutting down';
+  const results = await Promise.allSettled(waiting);
+  expect(results.map((r) => (r.status === 'rejected' ? [(r.reason as Error).constructor.name, (r.reason as Error).message] : r.status))).toEqual(
+    Array(5).fill(['BatchRefused', 'The service is shutting down']),
+  );
+  expect(tasks.list()).toHaveLength(0);
+});
