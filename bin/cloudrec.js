@@ -4,6 +4,13 @@
 // TypeScript source through tsx instead, a dev dependency.
 import { existsSync } from 'node:fs';
 
+// The server keeps its data with node:sqlite, built into Node from 22.13 (the package's `engines`).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  console.error(`cloudrec needs Node.js 22.13 or later (24 LTS recommended); this is Node.js ${process.versions.node}.`);
+  process.exit(2);
+}
+
 // Node 22 calls its built-in SQLite driver, which the server keeps its tasks in, experimental and
 // says so on every start; Node 24 does not. That one notice is left out, every other warning kept.
 const emitWarning = process.emitWarning;

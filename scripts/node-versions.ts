@@ -1,7 +1,8 @@
 // The Node.js versions the packages are tested on, and their binaries: the npm registry's
 // `node-<platform>-<arch>` packages (the ones the `node` package installs), unpacked into
-// node_modules/.cache/cloudrec-node/<version>/. The repository's own Node is the `node`
-// devDependency; the others are fetched by `npm run test:versions` (`tsx scripts/node-versions.ts`).
+// .cache/node/<version>/ (outside node_modules, which npm prunes). The repository's own Node is
+// the `node` devDependency; the others are fetched by `npm run test:versions`
+// (`tsx scripts/node-versions.ts`), with the system's npm.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ export const clientNodes = [releases[18], releases[20], releases[22], releases[2
 /** Where the server package is installed and started: the lines its `engines` allows. */
 export const serverNodes = [releases[22], releases[24], releases[26]];
 
-const cache = join(projectRoot, 'node_modules/.cache/cloudrec-node');
+const cache = join(projectRoot, '.cache/node');
 
 /** The `node` binary of `version`: the repository's own for the pinned one, else the unpacked package's. */
 export function nodeBinary(version: string): string {

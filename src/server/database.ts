@@ -88,12 +88,19 @@ export class DatabaseError extends Error {}
 const advice = (path: string) =>
   `Restore ${path} from a backup, or move it (and any ${path}-wal and ${path}-shm beside it) aside to start with an empty database.`;
 
-/** Opens (creating if needed) the database at `path`, or in memory for ':memory:'; checks it first. */
-export function openDatabase(path: string): Db {
+/**
+ * Opens (creating if needed) the database at `path`, or in memory for ':memory:'; checks it first.
+ * `usedBefore`: its folder shows an earlier start (SQLite would take an empty file for a new database).
+ */
+export function openDatabase(path: string, { usedBefore = false } = {}): Db {
   if (path === ':memory:') return prepare(new DatabaseSync(path));
   mkdirSync(dirname(path), { recursive: true });
   if (existsSync(path) && !statSync(path).isFile()) {
     throw new DatabaseError(`The database ${path} is not a file (a directory or something else is in its place). ${advice(path)}`);
+  }
+  // Ids are never reused: an emptied file in a folder that was in use is a loss to report, not a start.
+  if (usedBefore && existsSync(path) && statSync(path).size === 0) {
+    throw new DatabaseError(`The database ${path} is empty (0 bytes), though its folder was in use before: its projects and tasks are gone. ${advice(path)}`);
   }
   let db: Db | undefined;
   try {

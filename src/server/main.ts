@@ -1,11 +1,11 @@
 // The reference server process: configuration, database, the demo project on first run,
 // listening, the start banner, and a graceful shutdown.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mediaToolProblems } from '../recording/media-tools.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, mediaFolder, type Config } from './config.js';
+import { ConfigError, loadConfig, mediaFolder, settingVariables, type Config } from './config.js';
 import { DatabaseError, openDatabase, statement, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
@@ -75,6 +75,22 @@ function banner(url: string, signKey: string | undefined, config: Config): strin
   return lines.join('\n');
 }
 
+/** Why listening on `host:port` failed, in words with the setting to change; anything else is rethrown. */
+function addressProblem(error: unknown, what: string, host: string, port: number, setting: 'port' | 'demoStoragePort'): string {
+  const change = `choose another with --${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (${settingVariables[setting]})`;
+  switch ((error as { code?: string }).code) {
+    case 'EADDRINUSE':
+      return `port ${port} is in use (wanted for ${what} on ${host}): stop what uses it, or ${change}.`;
+    case 'EACCES':
+      return `port ${port} needs privileges this process does not have (wanted for ${what} on ${host}): ${change}.`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return `${host} is not an address of this machine (wanted for ${what}): change --host (${settingVariables.host}).`;
+    default:
+      throw error;
+  }
+}
+
 /** Runs the server until SIGINT or SIGTERM. */
 export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: Config;
@@ -94,8 +110,11 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   let built: ReturnType<typeof buildApp>;
   let stopping: string | undefined;
   try {
+    // The database first: it takes the folder's lock, so a second server (even one started at the
+    // same moment on a new folder) is refused before it touches anything else.
+    const usedBefore = ['secret.key', 'recordings', 'media', 's3'].some((name) => existsSync(join(config.dataDir, name)));
+    db = openDatabase(join(config.dataDir, 'cloudrec.db'), { usedBefore });
     secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
-    db = openDatabase(join(config.dataDir, 'cloudrec.db'));
     mkdirSync(mediaFolder(config), { recursive: true });
     // The stop call of the sandbox API ends a recording through the runner, made just below.
     built = buildApp({ config, db, secretBox, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
@@ -129,8 +148,20 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
 
   let storage: EmbeddedStorage | undefined;
   let signKey: string | undefined;
+  /** Ends a start that cannot listen: what is in the way, said in one line, exit 2. */
+  const cannotListen = async (problem: string) => {
+    console.error(`cloudrec: ${problem}`);
+    process.exitCode = 2;
+    await storage?.close();
+    await app.close();
+    db.close();
+  };
   if (config.demo) {
-    storage = await startEmbeddedStorage(config.host, config.demoStoragePort, join(config.dataDir, 's3'));
+    try {
+      storage = await startEmbeddedStorage(config.host, config.demoStoragePort, join(config.dataDir, 's3'));
+    } catch (error) {
+      return cannotListen(addressProblem(error, 'the demo storage', config.host, config.demoStoragePort, 'demoStoragePort'));
+    }
     signKey = ensureDemo(db, projects, channels, storage.endpoint);
   }
 
@@ -161,7 +192,12 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   if (config.sandbox && !config.adminToken) {
     app.log.warn({ host: config.host }, 'the sandbox API has no admin token: anyone who can reach this address can change every project (set CLOUDREC_ADMIN_TOKEN)');
   }
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    return cannotListen(addressProblem(error, 'the API', config.host, config.port, 'port'));
+  }
   runner.start();
   console.log(banner(address, signKey, config));
 }

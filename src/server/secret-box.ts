@@ -3,7 +3,7 @@
 // the config file), 32 bytes in base64; without one, the server makes one and keeps it in
 // <dataDir>/secret.key, readable by its owner only.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const prefix = 'sealed:v1:';
@@ -49,13 +49,27 @@ export function loadSecretKey(given: string, dataDir: string): { key: Buffer; so
     return { key, source: 'CLOUDREC_SECRET_KEY' };
   }
   const file = join(dataDir, 'secret.key');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  if (!existsSync(file)) createKeyFile(file);
   // Only its owner may read it, whatever a copy or an umask did to it.
   if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
   if (key.length !== 32) throw new SecretKeyError(`${file} does not hold a 32-byte key in base64; restore it, or remove it only if no project has storage settings yet`);
   return { key, source: file };
+}
+
+/**
+ * Writes a new key to `file`, whole or not at all: written aside, then linked into place, which
+ * fails if another process got there first (its key is then the one read).
+ */
+function createKeyFile(file: string) {
+  mkdirSync(dirname(file), { recursive: true });
+  const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(aside, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(aside, file);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(aside, { force: true });
+  }
 }

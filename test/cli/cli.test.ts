@@ -2,6 +2,7 @@
 // reference server, an s3rver store and the Prism mock started here.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -242,6 +243,26 @@ describe('cloudrec serve and mock', () => {
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/^cloudrec: this machine cannot record, so the server does not start\.\n  ffmpeg was not found .*\n  ffprobe was not found .*\n  Install FFmpeg 5 or newer .*apt-get install ffmpeg/);
     expect(served.stdout).not.toMatch(/reference server on/);
+  });
+
+  test.each([
+    { flag: '--port', what: 'the API', variable: 'CLOUDREC_PORT' },
+    { flag: '--demo-storage-port', what: 'the demo storage', variable: 'CLOUDREC_DEMO_STORAGE_PORT' },
+  ])('serve with $flag taken by another process says the port is in use (exit 2)', async ({ flag, what, variable }) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    try {
+      const other = flag === '--port' ? ['--demo-storage-port', String(await freePort())] : ['--port', String(await freePort())];
+      const served = await cloudrec('serve', flag, String(port), ...other, '--data-dir', data);
+      expect(served.code).toBe(2);
+      expect(served.stderr).toContain(`cloudrec: port ${port} is in use (wanted for ${what} on 127.0.0.1): stop what uses it, or choose another with ${flag} (${variable}).`);
+      expect(served.stderr).not.toMatch(/uncaught|\n\s+at /);
+    } finally {
+      taken.close();
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   test('mock runs Prism, and start talks to it', async () => {

@@ -57,6 +57,17 @@ describe('opening a damaged database', () => {
     expect(() => openDatabase(path)).toThrow(/^The database .* is damaged/);
   });
 
+  test('an empty file in a folder used before: refused, saying the projects and tasks are gone; in a new folder, a new database', () => {
+    const path = join(folder(), 'cloudrec.db');
+    writeFileSync(path, '');
+    expect(() => openDatabase(path, { usedBefore: true })).toThrow(
+      new RegExp(`^The database ${path} is empty \\(0 bytes\\), though its folder was in use before: its projects and tasks are gone\\. Restore .* from a backup, or move it`),
+    );
+    const fresh = join(folder(), 'cloudrec.db');
+    writeFileSync(fresh, '');
+    openDatabase(fresh, { usedBefore: false }).close();
+  });
+
   test('a directory in its place', () => {
     const path = join(folder(), 'cloudrec.db');
     mkdirSync(path);
@@ -75,5 +86,20 @@ describe('opening a damaged database', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^cloudrec: The database .*cloudrec\.db is not a SQLite database/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('the server refuses an emptied database beside its secret.key (exit 2), and ids are not started again at 1', () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'secret.key'), `${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'cloudrec.db'), '');
+    let result = { status: 0, stderr: '' };
+    try {
+      execFileSync('node', [join(projectRoot, 'dist/src/server/main.js')], { env: { ...process.env, CLOUDREC_DATA_DIR: dir, CLOUDREC_DEMO: 'off', CLOUDREC_PORT: '0' }, stdio: 'pipe', encoding: 'utf8', timeout: 20_000 });
+    } catch (error) {
+      result = error as { status: number; stderr: string };
+    }
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^cloudrec: The database .*cloudrec\.db is empty \(0 bytes\), though its folder was in use before/);
+    expect(readFileSync(join(dir, 'cloudrec.db'))).toHaveLength(0);
   });
 });

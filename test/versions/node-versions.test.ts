@@ -3,8 +3,8 @@
 // the server package installed with that Node's npm (no warning, nothing built) and started 20
 // times in a row under 22, 24 and 26.
 // The binaries come from the npm registry (scripts/node-versions.ts).
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +24,8 @@ const withNode = (version: string) => ({ ...process.env, PATH: `${dirname(nodeBi
 let tarballs: { client: string; server: string };
 
 beforeAll(() => {
+  const missing = [...clientNodes, ...serverNodes].filter((version) => !existsSync(nodeBinary(version)));
+  if (missing.length) throw new Error(`No Node ${missing.join(', ')} here: run npm run test:versions, which fetches them first.`);
   const [client, server] = pack({ out: join(work, 'packages'), buildDocs: false, docsDir: inject('docsSite') });
   tarballs = { client: client!, server: server! };
 }, 120_000);
@@ -143,10 +145,13 @@ describe('the cloudrec-server package', () => {
     }, 180_000);
   });
 
-  test("refuses, in npm's words, to be taken for a Node it does not support (20)", () => {
+  test('refuses a Node it does not support (20): in npm\'s words at install, in its own at start', () => {
     const dir = join(work, 'server-20');
     mkdirSync(dir);
     const warnings = npmWarnings(installTarballs(dir, [tarballs.server], withNode('20.20.2')));
     expect(warnings.join('\n')).toMatch(/EBADENGINE.*cloudrec-server@.*required: \{ node: '>=22\.13' \}/s);
+    // Installed anyway, the command says what it needs instead of failing on node:sqlite.
+    const ran = spawnSync(nodeBinary('20.20.2'), [join(dir, 'node_modules/.bin/cloudrec'), 'serve'], { encoding: 'utf8' });
+    expect({ status: ran.status, stderr: ran.stderr }).toEqual({ status: 2, stderr: 'cloudrec needs Node.js 22.13 or later (24 LTS recommended); this is Node.js 20.20.2.\n' });
   }, 120_000);
 });
