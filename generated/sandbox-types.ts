@@ -7,12 +7,12 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
                 /**
-                 * @description The project ID.
+                 * @description The project ID (no control characters).
                  * @example demo-project
                  */
                 project_id: components["parameters"]["ProjectId"];
@@ -46,7 +46,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
@@ -77,7 +77,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
@@ -188,6 +188,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Identifier
+         * @description An application or project ID: 1 to 128 characters, any but the control characters (U+0000 to U+001F and U+007F to U+009F), so that no two different IDs can be written alike.
+         * @example app-7f3c2a
+         */
+        Identifier: string;
+        /**
          * StorageSummary
          * @description A project's storage settings as returned, without the secret access key.
          */
@@ -217,9 +223,9 @@ export interface components {
          */
         Project: {
             /** @description The application ID. */
-            app_id: string;
+            app_id: components["schemas"]["Identifier"];
             /** @description The project ID. */
-            project_id: string;
+            project_id: components["schemas"]["Identifier"];
             /** @description Whether recording is switched on for the project. */
             recording_enabled: boolean;
             /** @description Where recordings are uploaded, or `null` when not configured. */
@@ -364,7 +370,7 @@ export interface components {
          */
         Channel: {
             /** @description The application ID. */
-            app_id: string;
+            app_id: components["schemas"]["Identifier"];
             channel: components["schemas"]["ChannelName"];
             /** @description The users in the channel, first to join first. */
             members: components["schemas"]["Member"][];
@@ -537,9 +543,9 @@ export interface components {
             /** @description The task's ID. */
             task_id: number;
             /** @description The application ID. */
-            app_id: string;
+            app_id: components["schemas"]["Identifier"];
             /** @description The project ID. */
-            project_id: string;
+            project_id: components["schemas"]["Identifier"];
             channel: components["schemas"]["ChannelName"];
             state: components["schemas"]["TaskState"];
             settings: components["schemas"]["RecordingSettings"];
@@ -654,15 +660,15 @@ export interface components {
     };
     parameters: {
         /**
-         * @description The application ID.
+         * @description The application ID (no control characters).
          * @example demo-app
          */
-        AppId: string;
+        AppId: components["schemas"]["Identifier"];
         /**
-         * @description The project ID.
+         * @description The project ID (no control characters).
          * @example demo-project
          */
-        ProjectId: string;
+        ProjectId: components["schemas"]["Identifier"];
         /**
          * @description The channel name, percent-encoded in the path.
          * @example demo-room
@@ -686,6 +692,7 @@ export interface components {
     };
     pathItems: never;
 }
+export type SchemaIdentifier = components['schemas']['Identifier'];
 export type SchemaStorageSummary = components['schemas']['StorageSummary'];
 export type SchemaProject = components['schemas']['Project'];
 export type SchemaSandboxError = components['schemas']['SandboxError'];
@@ -733,12 +740,12 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
                 /**
-                 * @description The project ID.
+                 * @description The project ID (no control characters).
                  * @example demo-project
                  */
                 project_id: components["parameters"]["ProjectId"];
@@ -772,12 +779,12 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
                 /**
-                 * @description The project ID.
+                 * @description The project ID (no control characters).
                  * @example demo-project
                  */
                 project_id: components["parameters"]["ProjectId"];
@@ -815,12 +822,12 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
                 /**
-                 * @description The project ID.
+                 * @description The project ID (no control characters).
                  * @example demo-project
                  */
                 project_id: components["parameters"]["ProjectId"];
@@ -859,7 +866,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
@@ -897,7 +904,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];
@@ -945,7 +952,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The application ID.
+                 * @description The application ID (no control characters).
                  * @example demo-app
                  */
                 app_id: components["parameters"]["AppId"];

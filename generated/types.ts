@@ -61,6 +61,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Identifier
+         * @description An application or project ID: 1 to 128 characters, any but the control characters (U+0000 to U+001F and U+007F to U+009F), so that no two different IDs can be written alike.
+         * @example app-7f3c2a
+         */
+        Identifier: string;
+        /**
          * ChannelName
          * @description The name of the RTC channel to record. 1 to 63 characters (under 64 bytes), each one of: the letters a–z and A–Z, the digits 0–9, the space, and `! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,`.
          * @example demo-room
@@ -130,15 +136,15 @@ export interface components {
          */
         StartRecordingRequest: {
             /**
-             * @description The application ID.
+             * @description The application ID, an `Identifier` (no control characters).
              * @example app-7f3c2a
              */
-            app_id: string;
+            app_id: components["schemas"]["Identifier"];
             /**
-             * @description The project ID. Together with `app_id` and `sign_key` it identifies the project whose settings (recording switch, object storage) apply.
+             * @description The project ID, an `Identifier` (no control characters). Together with `app_id` and `sign_key` it identifies the project whose settings (recording switch, object storage) apply.
              * @example proj-demo
              */
-            project_id: string;
+            project_id: components["schemas"]["Identifier"];
             channel: components["schemas"]["ChannelName"];
             /**
              * @description The project's secret key. It is compared with the key configured for the project and is never returned, logged or stored by the service.
@@ -384,6 +390,7 @@ export interface components {
     };
     pathItems: never;
 }
+export type SchemaIdentifier = components['schemas']['Identifier'];
 export type SchemaChannelName = components['schemas']['ChannelName'];
 export type SchemaMixedVideoAudio = components['schemas']['MixedVideoAudio'];
 export type SchemaLayoutMode = components['schemas']['LayoutMode'];

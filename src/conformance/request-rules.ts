@@ -53,7 +53,9 @@ function fieldBreakings(schema: PropertySchema): { rule: string; title: string; 
   }
   if (schema.pattern) {
     const pattern = new RegExp(schema.pattern, 'u');
-    const value = ['room/1', '360x640', 'a b\n', '\u00e9'].find((v) => !pattern.test(v) && v.length <= (schema.maxLength ?? Infinity));
+    // A control character (NUL) where identifiers are concerned: joined into a key, it lets one
+    // project's credentials pass for another's.
+    const value = ['room/1', '360x640', 'app\u0000x', 'a b\n', '\u00e9'].find((v) => !pattern.test(v) && v.length <= (schema.maxLength ?? Infinity));
     if (value !== undefined) out.push({ rule: 'pattern', title: `not matching ${schema.pattern} (${JSON.stringify(value)})`, value });
   }
   const limits = schema['x-limits'];

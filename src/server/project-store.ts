@@ -3,6 +3,7 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchemaStorageSettings } from '../../generated/sandbox-types.js';
 import { statement, transaction, type Db, type Named } from './database.js';
+import { PairMap } from './pair-map.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
 
 /** Storage settings as the sandbox API takes them, defaults applied. */
@@ -61,9 +62,8 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   // Authenticating a start reads no row and opens no secret, and an unknown project is a miss in
   // the same map, so it costs the time a known one does. Its size is the number of projects, which
   // requests cannot grow. A project is opened on its first use, then shared, so frozen.
-  const key = (appId: string, projectId: string) => `${appId}\0${projectId}`;
-  const rows = new Map<string, { row: ProjectRow; project?: Project }>();
-  const read = (appId: string, projectId: string) => rows.get(key(appId, projectId));
+  const rows = new PairMap<{ row: ProjectRow; project?: Project }>();
+  const read = (appId: string, projectId: string) => rows.get(appId, projectId);
   const opened = (entry: { row: ProjectRow; project?: Project }): Project => {
     if (!entry.project) {
       const project = toProject(entry.row);
@@ -76,7 +76,7 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   const write = (row: ProjectRow) => {
     upsert.run({ ...row });
     const entry = { row };
-    rows.set(key(row.app_id, row.project_id), entry);
+    rows.set(row.app_id, row.project_id, entry);
     return opened(entry);
   };
 
@@ -93,7 +93,7 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
           reseal.run(row.storage, row.app_id, row.project_id);
         }
       }
-      rows.set(key(row.app_id, row.project_id), { row });
+      rows.set(row.app_id, row.project_id, { row });
     }
   });
 

@@ -2,6 +2,7 @@
 // reused, also after a restart or after the newest task is deleted.
 import type { SchemaRecordingSettings as RecordingSettings, SchemaTask as Task } from '../../generated/sandbox-types.js';
 import { statement, transaction, type Db, type Named } from './database.js';
+import { PairMap } from './pair-map.js';
 
 export type { RecordingSettings, Task };
 export type TaskState = Task['state'];
@@ -77,8 +78,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   // on read; an entry goes when its task changes (it is no longer active then), and all go when a
   // transaction fails (one may be a task that was never committed). Only active tasks are kept: at
   // most one entry a recording.
-  const activeTasks = new Map<string, ActiveTask>();
-  const channelKey = (appId: string, channel: string) => `${appId}\0${channel}`;
+  const activeTasks = new PairMap<ActiveTask>();
 
   return {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
@@ -98,13 +98,12 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     },
     /** The task recording the channel now, if any: what a start compares itself with. */
     activeTask(appId: string, channel: string): ActiveTask | undefined {
-      const key = channelKey(appId, channel);
-      let task = activeTasks.get(key);
+      let task = activeTasks.get(appId, channel);
       if (!task) {
         const row = active.get(appId, channel);
         if (!row) return undefined;
         task = { task_id: row.task_id, project_id: row.project_id, settings: JSON.parse(row.settings) as RecordingSettings };
-        activeTasks.set(key, task);
+        activeTasks.set(appId, channel, task);
       }
       return task;
     },
@@ -120,7 +119,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       );
       if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
       const row = byId.get(taskId)!;
-      activeTasks.delete(channelKey(row.app_id, row.channel));
+      activeTasks.delete(row.app_id, row.channel);
       return toTask(row, now());
     },
     /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */

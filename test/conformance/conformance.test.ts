@@ -33,7 +33,7 @@ const failedIds = (report: ConformanceReport) => report.results.filter((r) => r.
 
 const servers = new Map<Flaw, Awaited<ReturnType<typeof startFakeServer>>>();
 beforeAll(async () => {
-  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion'] as const) {
+  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion', 'control-characters-in-ids'] as const) {
     servers.set(flaw, await startFakeServer(flaw));
   }
 });
@@ -56,8 +56,9 @@ describe('cloudrec conformance', () => {
     ['new-task-on-repeat', ['credentials.identical-repeat']],
     ['malformed-json-500', ['body.malformed-json', 'body.not-an-object', 'generated.not-a-request']],
     ['ignores-exclusion', ['audio-only-and-video-only', 'generated.one-rule-broken']],
+    ['control-characters-in-ids', ['app_id.pattern', 'project_id.pattern', 'generated.one-rule-broken']],
   ] as const)('a server with the flaw %s fails exactly the checks of that rule', async (flaw, expected) => {
-    const report = await runConformance({ baseUrl: url(flaw), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 50 });
+    const report = await runConformance({ baseUrl: url(flaw), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 100 });
     expect(report.conforms).toBe(false);
     // A check that cannot run because an earlier one failed is listed as skipped, not passed.
     expect([...failedIds(report), ...report.results.filter((r) => r.outcome === 'skipped').map((r) => r.id)].sort()).toEqual([...expected].sort());

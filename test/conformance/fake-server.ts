@@ -9,7 +9,7 @@ import { startRequestMaxBytes as maxBodyBytes } from '../../src/spec/api-documen
 import { ApiFailure } from '../../src/server/errors.js';
 import { parseStartRequest } from '../../src/server/start-request.js';
 
-export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion';
+export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion' | 'control-characters-in-ids';
 
 export const fakeProject = { app_id: 'fake-app', project_id: 'fake-project', sign_key: 'fake-key', channel: 'fake-room' };
 export const fakeFixtures = {
@@ -55,8 +55,12 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {
         res.writeHead(500, { 'content-type': 'text/plain' });
         return res.end('Internal Server Error');
       }
-      if (!(flaw === 'ignores-exclusion' && code === 'audio_only_and_video_only')) throw error;
-      request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
+      if (flaw === 'control-characters-in-ids' && code === 'invalid_parameter' && acceptedWithoutControlCharacters(req.headers['content-type'], raw)) {
+        request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
+      } else {
+        if (!(flaw === 'ignores-exclusion' && code === 'audio_only_and_video_only')) throw error;
+        request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
+      }
     }
     const project = projects.find((p) => p.app_id === request.app_id && p.project_id === request.project_id && p.sign_key === request.sign_key);
     if (!project) throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
@@ -93,4 +97,18 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Whether the request passes once control characters are taken out of its IDs (what a server without the Identifier pattern accepts). */
+function acceptedWithoutControlCharacters(contentType: string | undefined, raw: string): boolean {
+  try {
+    const body = JSON.parse(raw) as Record<string, unknown>;
+    for (const field of ['app_id', 'project_id']) {
+      if (typeof body[field] === 'string') body[field] = (body[field] as string).replace(/[\u0000-\u001F\u007F-\u009F]/g, '');
+    }
+    parseStartRequest(contentType, JSON.stringify(body));
+    return true;
+  } catch {
+    return false;
+  }
 }

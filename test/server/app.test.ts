@@ -191,6 +191,20 @@ describe('the reference server app', () => {
     expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(answer))).toEqual([]);
   });
 
+  test.each(['app_id', 'project_id'])('refuses a control character in %s, in a start and in the sandbox path, with 400 invalid_parameter', async (field) => {
+    const { start, app } = await arrangedApp();
+    const answer = await start({ [field]: `${field === 'app_id' ? ids.app_id : ids.project_id}\u0000x` });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toMatchObject({ code: 'invalid_parameter', message: expect.stringContaining(field) });
+    expect(await responseProblems('POST', '/v1/cloudRecord', asResponse(answer))).toEqual([]);
+    const url = field === 'app_id' ? '/sandbox/projects/victim%00x/p' : '/sandbox/projects/victim/x%00p';
+    const put = await app.inject({ method: 'PUT', url, headers: { 'content-type': 'application/json' }, payload: { sign_key: 'k' } });
+    expect(put.statusCode).toBe(400);
+    expect(put.json()).toMatchObject({ code: 'invalid_parameter', message: expect.stringMatching(new RegExp(`^${field}: `)) });
+    const member = await app.inject({ method: 'PUT', url: '/sandbox/apps/victim%01x/channels/room/users/1', headers: { 'content-type': 'application/json' }, payload: {} });
+    expect(member.statusCode).toBe(400);
+  });
+
   test('answers an unknown sandbox query parameter with a 400 naming it, not by ignoring it', async () => {
     const { app } = await arrangedApp();
     const answer = await app.inject({ method: 'GET', url: '/sandbox/tasks?limit=5' });

@@ -33,3 +33,12 @@ test('a project handed out cannot be changed by whoever holds it', () => {
   expect(() => Object.assign(project.storage!, { bucket: 'elsewhere' })).toThrow(TypeError);
   expect(projects.get('app', 'proj')).toMatchObject({ recording_enabled: true, storage: { bucket: 'b' } });
 });
+
+test("one project's key never opens another's: pairs that would join into the same string stay apart", () => {
+  const projects = createProjectStore(openDatabase(':memory:'));
+  // The pairs the spec's Identifier pattern refuses at the door; the store keeps them apart anyway.
+  projects.put('victim\0x', 'p', { sign_key: 'attacker-key', recording_enabled: true, storage });
+  expect(projects.authenticate('victim', 'x\0p', 'attacker-key')).toBeUndefined();
+  expect(projects.get('victim', 'x\0p')).toBeUndefined();
+  expect(projects.authenticate('victim\0x', 'p', 'attacker-key')).toBeDefined();
+});
