@@ -240,7 +240,7 @@ export interface components {
              * @description The cause.
              * @enum {string}
              */
-            code: "invalid_parameter" | "malformed_body" | "malformed_request" | "body_too_large" | "unsupported_media_type" | "unauthorized" | "not_found" | "request_timeout" | "headers_too_large" | "internal_error";
+            code: "invalid_parameter" | "malformed_body" | "malformed_request" | "body_too_large" | "unsupported_media_type" | "unauthorized" | "not_found" | "rate_limited" | "request_timeout" | "headers_too_large" | "internal_error" | "service_unavailable";
             /** @description What went wrong, naming the field at fault where there is one. */
             message: string;
         };
@@ -627,6 +627,17 @@ export interface components {
                 "application/json": components["schemas"]["SandboxError"];
             };
         };
+        /** @description Too many requests with a wrong admin token from this address (`failedAuthPerMin` a minute); retry after the seconds of `Retry-After`. Until then the token is not checked. */
+        TooManyRequests: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
         /** @description The request headers are too large. */
         HeadersTooLarge: {
             headers: {
@@ -651,6 +662,17 @@ export interface components {
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SandboxError"];
+            };
+        };
+        /** @description The change cannot be stored now (the server's disk is full); nothing was changed. Retry after the seconds of `Retry-After`. */
+        ServiceUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -689,6 +711,8 @@ export interface components {
     headers: {
         /** @description The request's ID, sent on every response and written in the service's log line for the request; quote it when reporting a problem. A request that carries its own `X-Request-Id` of 1 to 128 letters, digits, `.`, `_`, `:` or `-` gets that ID back; any other request gets a new one. */
         RequestId: string;
+        /** @description The number of seconds to wait before retrying. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
@@ -723,15 +747,18 @@ export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseRequestTimeout = components['responses']['RequestTimeout'];
 export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
+export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
 export type ResponseHeadersTooLarge = components['responses']['HeadersTooLarge'];
 export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
+export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
 export type ParameterAppId = components['parameters']['AppId'];
 export type ParameterProjectId = components['parameters']['ProjectId'];
 export type ParameterChannel = components['parameters']['Channel'];
 export type ParameterUid = components['parameters']['Uid'];
 export type ParameterTaskId = components['parameters']['TaskId'];
 export type HeaderRequestId = components['headers']['RequestId'];
+export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type $defs = Record<string, never>;
 export interface operations {
     getProject: {
@@ -769,6 +796,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
         };
@@ -812,8 +840,10 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     patchProject: {
@@ -856,8 +886,10 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChannel: {
@@ -894,6 +926,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
         };
@@ -942,8 +975,10 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     leaveChannel: {
@@ -984,8 +1019,10 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTasks: {
@@ -1014,6 +1051,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
         };
@@ -1048,6 +1086,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
         };
@@ -1082,8 +1121,10 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
@@ -1095,7 +1136,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "malformed_request", "body_too_large", "unsupported_media_type", "unauthorized", "not_found", "request_timeout", "headers_too_large", "internal_error"];
+export const sandboxErrorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SandboxError"]["code"]> = ["invalid_parameter", "malformed_body", "malformed_request", "body_too_large", "unsupported_media_type", "unauthorized", "not_found", "rate_limited", "request_timeout", "headers_too_large", "internal_error", "service_unavailable"];
 export const taskStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskState"]> = ["recording", "finalizing", "uploading", "completed", "failed"];
 export const isAudioOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isAudioOnly"]> = [0, 1];
 export const isVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["isVideoOnly"]> = [0, 1];

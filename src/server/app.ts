@@ -15,6 +15,7 @@ import type { SecretBox } from './secret-box.js';
 import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
+import { isOutOfSpace } from './storage-errors.js';
 import { checkedAnswer, createStartEndpoint } from './start-endpoint.js';
 import { sameSettings } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
@@ -55,6 +56,9 @@ const bodyLimit = startRequestMaxBytes;
 /** X-Request-Id: the caller's own when it is a safe token (it lands in the log), else a new one. */
 const requestId = (given: string | string[] | undefined) =>
   typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+
+const tooManyWrongTokens = (wait: number) =>
+  new SandboxFailure(429, 'rate_limited', `Too many requests with a wrong admin token from this address; retry after ${wait} second${wait > 1 ? 's' : ''}.`, { 'Retry-After': String(wait) });
 
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {
@@ -168,10 +172,21 @@ export function buildApp(options: AppOptions) {
     return reply.code(answer.status).headers(answer.headers).type('application/json').send(answer.text);
   });
 
-  // --- the sandbox control API, routed from its spec, behind the admin token when there is one
-  const expected = createHash('sha256').update(`Bearer ${config.adminToken}`).digest();
-  const adminAllowed = (authorization: string | undefined) =>
-    !config.adminToken || timingSafeEqual(createHash('sha256').update(authorization ?? '').digest(), expected);
+  // --- the sandbox control API, routed from its spec, behind the admin token when there is one.
+  // The scheme is case-insensitive (RFC 9110); wrong tokens are limited per address as wrong
+  // sign_keys are, and past the limit the token is not even checked.
+  const expected = createHash('sha256').update(config.adminToken).digest();
+  const failedAdmin = createRateLimiter(config.failedAuthPerMin, now, 60_000);
+  const checkAdmin = (authorization: string | undefined, address: string) => {
+    if (!config.adminToken) return;
+    const blocked = failedAdmin.waitFor(address);
+    if (blocked > 0) throw tooManyWrongTokens(blocked);
+    const token = /^bearer +(\S+) *$/i.exec(authorization ?? '')?.[1] ?? '';
+    if (timingSafeEqual(createHash('sha256').update(token).digest(), expected)) return;
+    const wait = failedAdmin.take(address);
+    if (wait > 0) throw tooManyWrongTokens(wait);
+    throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.', { 'WWW-Authenticate': 'Bearer' });
+  };
   if (config.sandbox) {
     const stopTask =
       options.stopTask ??
@@ -191,21 +206,25 @@ export function buildApp(options: AppOptions) {
           url: path.replace(/\{([^}]+)\}/g, ':$1'),
           handler: async (req, reply) => {
             try {
-              if (!adminAllowed(req.headers.authorization)) {
-                reply.header('www-authenticate', 'Bearer');
-                throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.');
-              }
+              checkAdmin(req.headers.authorization, req.ip);
               const request = readSpecRequest(sandboxValidator, path, method, {
                 params: req.params as Record<string, string>,
                 query: req.query as Record<string, string>,
                 contentType: req.headers['content-type'],
                 body: typeof req.body === 'string' ? req.body : undefined,
               });
-              const { status, body } = handler(request);
-              return send(reply, sandboxValidator, path, method, status, body);
+              let answer;
+              try {
+                answer = handler(request);
+              } catch (error) {
+                // A change that cannot be stored (a full disk) is the client's to retry, as a start's is.
+                if (!isOutOfSpace(error)) throw error;
+                throw new SandboxFailure(503, 'service_unavailable', 'The service cannot store changes now: its disk is full. Retry after 30 seconds.', { 'Retry-After': '30' });
+              }
+              return send(reply, sandboxValidator, path, method, answer.status, answer.body);
             } catch (error) {
               if (!(error instanceof SandboxFailure)) throw error;
-              return reply.code(error.status).send(error.body);
+              return reply.code(error.status).headers(error.headers).send(error.body);
             }
           },
         });

@@ -4,13 +4,15 @@
 import { withDefaults } from '../spec/defaults.js';
 import { describeErrors, pointerSegment, type SpecValidator } from '../spec/schema-validator.js';
 import { mediaType } from './start-request.js';
+import type { SchemaSandboxError } from '../../generated/sandbox-types.js';
 
 /** A failure of the sandbox API, answered as `{ code, message }`. */
 export class SandboxFailure extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'invalid_parameter' | 'malformed_body' | 'unsupported_media_type' | 'unauthorized' | 'not_found' | 'internal_error',
+    readonly code: SchemaSandboxError['code'],
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
