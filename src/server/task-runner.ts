@@ -1,6 +1,7 @@
 // The life of a task after it is accepted: recording → finalizing (files made from the channel's
 // timeline) → uploading (to the project's bucket) → completed, or failed with a reason. Every
 // step is written to the task store first, so a restart picks each task up where it was.
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -181,8 +182,11 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
           onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
           onRetry: (attempt, error, delayMs) =>
             deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
-          onLeftover: (uploadId) =>
-            deps.log.warn({ task_id: task.task_id, file: file.name, upload_id: uploadId }, 'a multipart upload could not be aborted; the next upload of this file aborts it'),
+          onLeftover: (uploadId, error) =>
+            deps.log.warn(
+              { task_id: task.task_id, file: file.name, upload_id: uploadId, reason: error instanceof Error ? error.message : String(error) },
+              'the store refused to abort a multipart upload (tried 3 times): its parts stay in the bucket until the store drops them, or a later upload of this file aborts it where the store can list multipart uploads (the embedded s3rver cannot)',
+            ),
         });
       } catch (error) {
         if (shutdown.signal.aborted) throw new Aborted();
@@ -206,10 +210,11 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     deps.log.info({ task_id: task.task_id, state: 'completed', objects: files.map((f) => f.object_key) }, 'task completed');
   }
 
+  // Node's timer takes its listener off the shutdown signal when it fires (a store down for hours
+  // would otherwise add one a pause).
   const pause = (ms: number) =>
-    new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      shutdown.signal.addEventListener('abort', () => (clearTimeout(t), reject(new Aborted())), { once: true });
+    delay(ms, undefined, { signal: shutdown.signal }).catch(() => {
+      throw new Aborted();
     });
 
   /** Carries a task from wherever it is (finalizing or uploading) to its end, once at a time. */

@@ -1,6 +1,7 @@
 // One file to a project's S3-compatible bucket: multipart above the part size, confirmed by
 // reading the object's size back, retried with backoff while the failure can pass, and failing
 // at once with a clear reason when the store refuses (credentials, bucket, permissions).
+import { setTimeout as delay } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import {
@@ -230,15 +231,9 @@ export async function uploadWithRetry(
   }
 }
 
+// Node's timer takes its abort listener off the signal when it fires: one signal (the server's
+// shutdown) serves every retry of every upload without gathering listeners.
 const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new UploadError('the upload was aborted.', false));
-      },
-      { once: true },
-    );
+  delay(ms, undefined, { signal }).catch(() => {
+    throw new UploadError('the upload was aborted.', false);
   });

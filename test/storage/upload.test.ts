@@ -1,5 +1,6 @@
 // Uploads to a real S3-compatible server (s3rver in its own process): bytes arrive intact in one
 // part and in many, refusals fail at once with a clear reason, an unreachable store is retried.
+import { getEventListeners } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,23 @@ describe('uploadFile', () => {
     );
     expect(error).toMatchObject({ permanent: false });
     expect((error as Error).message).toMatch(/could not reach or write to bucket "recordings" at http:\/\/127\.0\.0\.1:9: ECONNREFUSED/);
+  });
+
+  test('leaves no listener on the signal it was given, however many times it retried', async () => {
+    const path = fileOf('listeners.mp4', 1000);
+    const shutdown = new AbortController();
+    let retries = 0;
+    for (let i = 0; i < 3; i++) {
+      await uploadWithRetry({ ...storage.settings(), endpoint: 'http://127.0.0.1:9' }, 'k', path, {
+        retries: 8,
+        baseDelayMs: 1,
+        maxDelayMs: 2,
+        signal: shutdown.signal,
+        onRetry: () => void retries++,
+      }).catch(() => undefined);
+    }
+    expect(retries).toBe(24);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   test('stops retrying when aborted', async () => {
