@@ -1,13 +1,15 @@
 // The reference server as a Fastify app, apart from the process that runs it (main.ts):
 // the public API, the sandbox control API, the specs and the docs.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyReply } from 'fastify';
 import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
 import type { Db } from './database.js';
+import { clientAddress, isTrustedProxy, parseTrustedProxies } from './client-address.js';
+import { limitConnectionsPerAddress } from './connection-limit.js';
 import { clientError, frameworkError } from './framework-answers.js';
 import { createProjectStore, type StorageSettings } from './project-store.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -74,6 +76,8 @@ export function buildApp(options: AppOptions) {
     byAddress: createRateLimiter(config.failedAuthPerMin, now, 60_000),
     byApp: createRateLimiter(config.failedAuthPerMin, now, 60_000),
   };
+  const trusted = config.trustProxy ? parseTrustedProxies(config.trustProxy) : undefined;
+  const addressOf = (req: IncomingMessage) => clientAddress(trusted, req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
 
   // One log line per request, never with a body, a query string or a header; nothing built when
   // the level leaves it out.
@@ -98,6 +102,7 @@ export function buildApp(options: AppOptions) {
       server.setTimeout((config.requestTimeoutSec + 5) * 1000);
       server.keepAliveTimeout = config.keepAliveTimeoutSec * 1000;
       server.maxConnections = config.maxConnections;
+      limitConnectionsPerAddress(server, config.maxConnectionsPerAddress, (peer) => isTrustedProxy(trusted, peer));
       return server;
     },
     // Answers before any route runs, in the spec's shape too.
@@ -129,6 +134,7 @@ export function buildApp(options: AppOptions) {
     requestId,
     log: app.log,
     logsRequests,
+    clientAddress: addressOf,
   });
 
   // Sent on every answer, the error answers included, as the spec's RequestId header says. (Hooks
@@ -167,7 +173,7 @@ export function buildApp(options: AppOptions) {
 
   // --- the public API
   app.post('/v1/cloudRecord', async (req, reply) => {
-    const answer = await start.answer(req.headers['content-type'], typeof req.body === 'string' ? req.body : '', req.ip);
+    const answer = await start.answer(req.headers['content-type'], typeof req.body === 'string' ? req.body : '', addressOf(req.raw));
     (req as { taskId?: number }).taskId = answer.taskId;
     return reply.code(answer.status).headers(answer.headers).type('application/json').send(answer.text);
   });
@@ -206,7 +212,7 @@ export function buildApp(options: AppOptions) {
           url: path.replace(/\{([^}]+)\}/g, ':$1'),
           handler: async (req, reply) => {
             try {
-              checkAdmin(req.headers.authorization, req.ip);
+              checkAdmin(req.headers.authorization, addressOf(req.raw));
               const request = readSpecRequest(sandboxValidator, path, method, {
                 params: req.params as Record<string, string>,
                 query: req.query as Record<string, string>,

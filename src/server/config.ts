@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../package-root.js';
+import { parseTrustedProxies } from './client-address.js';
 
 /** Named defaults of every setting. */
 export const defaultConfig = {
@@ -27,6 +28,10 @@ export const defaultConfig = {
   keepAliveTimeoutSec: 5,
   /** Connections open at once; beyond it new ones are refused, so slow clients cannot use up the file descriptors. */
   maxConnections: 512,
+  /** Connections open at once from one address (a trusted proxy excepted), so one client cannot take every slot. */
+  maxConnectionsPerAddress: 64,
+  /** Proxies whose X-Forwarded-For is believed for the per-address limits: addresses or CIDRs, comma-separated; empty: none. */
+  trustProxy: '',
   /** Seconds a shutdown waits for open requests and running work before the process exits anyway. */
   shutdownTimeoutSec: 10,
   /** The token the sandbox API asks for (`Authorization: Bearer`); empty: none, allowed only on a loopback address. */
@@ -59,6 +64,8 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   requestTimeoutSec: { env: 'CLOUDREC_REQUEST_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   keepAliveTimeoutSec: { env: 'CLOUDREC_KEEP_ALIVE_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   maxConnections: { env: 'CLOUDREC_MAX_CONNECTIONS', parse: (v) => integer(v, 1, 1_000_000) },
+  maxConnectionsPerAddress: { env: 'CLOUDREC_MAX_CONNECTIONS_PER_ADDRESS', parse: (v) => integer(v, 1, 1_000_000) },
+  trustProxy: { env: 'CLOUDREC_TRUST_PROXY', parse: (v) => proxies(v) },
   shutdownTimeoutSec: { env: 'CLOUDREC_SHUTDOWN_TIMEOUT_SEC', parse: (v) => integer(v, 1, 3600) },
   mediaDir: { env: 'CLOUDREC_MEDIA_DIR', parse: (v) => text(v) },
   secretKey: { env: 'CLOUDREC_SECRET_KEY', parse: (v) => text(v), secret: true },
@@ -76,6 +83,11 @@ export class ConfigError extends Error {}
 
 function text(v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw new Error('must be a non-empty string');
+  return v;
+}
+function proxies(v: unknown): string {
+  if (typeof v !== 'string') throw new Error('must be addresses or CIDRs, comma-separated');
+  parseTrustedProxies(v);
   return v;
 }
 function token(v: unknown): string {

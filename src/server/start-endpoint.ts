@@ -49,9 +49,11 @@ export interface StartEndpointOptions {
   log: Log;
   /** Whether each request gets its log line. */
   logsRequests: boolean;
+  /** The client's address for the per-address limits (the proxy's client when the proxy is trusted). */
+  clientAddress(req: IncomingMessage): string;
 }
 
-export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsRequests }: StartEndpointOptions) {
+export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsRequests, clientAddress }: StartEndpointOptions) {
   const validators = new Map<number, ValidateFunction | undefined>();
   const checked = (status: number, body: object) => {
     if (!validators.has(status)) validators.set(status, apiValidator.responseBody(path, 'post', status, 'application/json'));
@@ -123,7 +125,7 @@ export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsReque
       const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
       let result;
       try {
-        result = answer(req.headers['content-type'], body, req.socket.remoteAddress ?? '');
+        result = answer(req.headers['content-type'], body, clientAddress(req));
       } catch (error) {
         return crashed(error);
       }
