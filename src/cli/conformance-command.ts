@@ -1,6 +1,7 @@
 // `cloudrec conformance`: runs the conformance checks against any server of the API and reports
 // them as a table, JUnit XML or JSON. Exit 0 when it conforms, 1 when not, 2 on a usage error.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { ConformanceOptions, ProgressEvent, ProjectCredentials } from '../conformance/run-conformance.js';
 import { CliError, exitCodes } from './exit-codes.js';
 import { baseUrlFlag, parseFlags } from './flags.js';
@@ -32,7 +33,7 @@ Options:
   --reporter <name>       table (default), junit or json
   --output <file>         write the report there instead of to standard output
 
-Exit codes: 0 conforms, 1 does not conform, 2 bad command line.`;
+Exit codes: 0 conforms, 1 does not conform, 2 bad command line, 3 no answer from the server.`;
 
 const flags = {
   'base-url': { type: 'string' },
@@ -78,6 +79,14 @@ function readConfig(file: string): Partial<ConformanceOptions> {
   }
 }
 
+const isFolder = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 /** The options the command line and the config file give (the command line wins). */
 export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = process.env): { options: ConformanceOptions; reporter: string; output?: string } {
   const { values } = parseFlags(args, flags, 'conformance');
@@ -107,7 +116,10 @@ export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = proc
     maxRps: positiveInteger('max-rps', values['max-rps']) ?? config.maxRps,
     timeoutMs: positiveInteger('timeout-ms', values['timeout-ms']) ?? config.timeoutMs,
   };
-  return { options, reporter, output: typeof values.output === 'string' ? values.output : undefined };
+  const output = typeof values.output === 'string' ? values.output : undefined;
+  // Said before the run, not after it.
+  if (output !== undefined && !isFolder(dirname(resolve(output)))) throw usage(`--output ${output}: the folder ${dirname(resolve(output))} does not exist.`);
+  return { options, reporter, output };
 }
 
 /** A line of progress on a terminal (stderr), rewritten in place; nothing when not a terminal. */
@@ -116,7 +128,7 @@ function progressLine(stream: NodeJS.WriteStream) {
   return (event: ProgressEvent) => {
     const text =
       event.kind === 'wait'
-        ? `waiting ${event.seconds} s: the server answered 429 with Retry-After ${event.seconds}`
+        ? `waiting ${event.seconds} s: the server answered ${event.status} with Retry-After ${event.seconds}`
         : `[${String(event.done).padStart(3)}/${event.total}] ${event.result.outcome === 'failed' ? 'FAIL' : 'ok  '} ${event.result.id}`;
     stream.write(`\r\u001b[2K${text.slice(0, (stream.columns ?? 80) - 1)}`);
   };
@@ -124,14 +136,22 @@ function progressLine(stream: NodeJS.WriteStream) {
 
 export async function conformanceCommand(args: string[], print: (line: string) => void): Promise<number> {
   const { options, reporter, output } = conformanceOptions(args);
-  const { runConformance } = await import('../conformance/run-conformance.js');
+  const { runConformance, ServerUnreachableError } = await import('../conformance/run-conformance.js');
   const { formatJson, formatJunit, formatTable, summaryLine } = await import('../conformance/report.js');
   const progress = progressLine(process.stderr);
-  const report = await runConformance({ ...options, onProgress: progress });
+  const report = await runConformance({ ...options, onProgress: progress }).catch((error: unknown) => {
+    if (error instanceof ServerUnreachableError) throw new CliError(error.message, exitCodes.unreachable);
+    throw error;
+  });
   if (progress) process.stderr.write('\r\u001b[2K');
   const text = reporter === 'junit' ? formatJunit(report) : reporter === 'json' ? formatJson(report) : formatTable(report);
   if (output) {
-    writeFileSync(output, text);
+    try {
+      writeFileSync(output, text);
+    } catch (error) {
+      print(text.trimEnd());
+      throw new CliError(`--output ${output}: cannot write the report there (${(error as Error).message}); it is printed above.`, exitCodes.usage);
+    }
     print(`${summaryLine(report)}\nReport written to ${output}.`);
   } else {
     print(text.trimEnd());

@@ -39,7 +39,10 @@ export interface ConformanceOptions extends Omit<SenderOptions, 'onWait'> {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { kind: 'result'; result: CheckResult; done: number; total: number } | { kind: 'wait'; seconds: number };
+export type ProgressEvent = { kind: 'result'; result: CheckResult; done: number; total: number } | { kind: 'wait'; seconds: number; status: number };
+
+/** The server gave no answer at all to a first request: nothing else is sent. */
+export class ServerUnreachableError extends Error {}
 
 export type CheckGroup = 'request rules' | 'credentials' | 'preconditions' | 'client' | 'generated';
 
@@ -119,7 +122,12 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const secrets = [options.credentials?.sign_key, options.fixtures?.recordingOff?.sign_key, options.fixtures?.noStorage?.sign_key].filter(
     (s): s is string => Boolean(s),
   );
-  const sender = createSender({ ...options, onWait: (seconds) => options.onProgress?.({ kind: 'wait', seconds }) });
+  const sender = createSender({ ...options, onWait: (seconds, status) => options.onProgress?.({ kind: 'wait', seconds, status }) });
+  // One request first: a server that cannot be reached is one message, not a failure per check.
+  await sender.send({ contentType: 'application/json', body: '{}' }).catch((error: unknown) => {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ServerUnreachableError(`No answer from ${options.baseUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message}. Is the server running there?`);
+  });
   const results: CheckResult[] = [];
   const credentials = options.credentials;
   // With credentials the request rules are sent as the real project, so their answers cannot depend

@@ -1,6 +1,6 @@
 // Sends the checks' requests to the server under test: paced to a most requests per second,
-// each with a time limit, and a 429 that keeps the spec (a Retry-After) waited out and sent
-// again rather than counted against the server.
+// each with a time limit, and a 429 or 503 that keeps the spec (a Retry-After) waited out and
+// sent again rather than counted against the server.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { responseProblems } from './exchange-check.js';
 
@@ -31,8 +31,8 @@ export interface SenderOptions {
   /** The longest Retry-After waited out before the 429 is kept as the answer (default 120 s). */
   maxWaitSec?: number;
   fetch?: typeof globalThis.fetch;
-  /** Called before each wait for a 429's Retry-After. */
-  onWait?: (seconds: number) => void;
+  /** Called before each wait for the Retry-After of a 429 or a 503. */
+  onWait?: (seconds: number, status: number) => void;
 }
 
 export interface Sender {
@@ -75,13 +75,14 @@ export function createSender(options: SenderOptions): Sender {
     async send(request) {
       for (;;) {
         const exchange = await sendOnce(request);
-        if (exchange.status !== 429) return exchange;
-        // A 429 that breaks the spec is the answer to judge; one that keeps it is waited out.
+        if (exchange.status !== 429 && exchange.status !== 503) return exchange;
+        // "Try again later" (429 rate_limited, 503 service_unavailable) that breaks the spec is the
+        // answer to judge; one that keeps it, Retry-After included, is waited out and sent again.
         const seconds = Number(exchange.response.headers.get('retry-after'));
         const kept = (await responseProblems('POST', '/v1/cloudRecord', exchange.response)).length === 0;
         if (!kept || !(seconds >= 1) || seconds > (options.maxWaitSec ?? 120)) return exchange;
         counts.waits += 1;
-        options.onWait?.(seconds);
+        options.onWait?.(seconds, exchange.status);
         await sleep(seconds * 1000);
       }
     },

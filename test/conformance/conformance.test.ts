@@ -118,12 +118,36 @@ describe('cloudrec conformance', () => {
     expect(await cloudrec(['conformance', '--base-url', url('none'), '--reporter', 'tap'])).toMatchObject({ code: 2, stderr: expect.stringContaining('table, junit or json') });
   });
 
-  test('a 429 with Retry-After is waited out and sent again, not counted against the server', async () => {
-    const limited = await startFakeServer('none', { rateLimitFirst: true });
-    const waits: number[] = [];
-    const report = await runConformance({ baseUrl: limited.baseUrl, seed: 1, runs: 5, onProgress: (e) => e.kind === 'wait' && waits.push(e.seconds) });
+  test.each([
+    ['a 429', { rateLimitFirst: true }, 429],
+    ['a 503', { unavailableFirst: true }, 503],
+  ] as const)('%s with Retry-After is waited out and sent again, not counted against the server', async (_what, option, status) => {
+    const limited = await startFakeServer('none', option);
+    const waits: [number, number][] = [];
+    const report = await runConformance({ baseUrl: limited.baseUrl, seed: 1, runs: 5, onProgress: (e) => e.kind === 'wait' && waits.push([e.seconds, e.status]) });
     await limited.close();
-    expect(waits).toEqual([1]);
+    expect(waits).toEqual([[1, status]]);
     expect(report.summary).toMatchObject({ failed: 0, rateLimitWaits: 1 });
+  });
+
+  test('a server that cannot be reached: one message at once, exit 3, nothing else tried', async () => {
+    const { createServer } = await import('node:net');
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const started = Date.now();
+    const result = await cloudrec(['conformance', '--base-url', `http://127.0.0.1:${closed}`, '--seed', '1', '--runs', '5']);
+    expect(result).toMatchObject({ code: 3, stdout: '' });
+    expect(result.stderr.trim()).toBe(`cloudrec conformance: No answer from http://127.0.0.1:${closed}: ECONNREFUSED. Is the server running there?`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test('--output into a folder that does not exist is refused before anything is sent (exit 2)', async () => {
+    const result = await cloudrec(['conformance', '--base-url', 'http://127.0.0.1:9', '--output', '/nonexistent-folder/report.xml', '--reporter', 'junit']);
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('--output /nonexistent-folder/report.xml: the folder /nonexistent-folder does not exist.') });
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -23,9 +23,13 @@ const projects = [
   { ...fakeFixtures.noStorage, recording: true, storage: false },
 ];
 
-/** `rateLimitFirst`: the first request of all is answered 429 with Retry-After 1, as a busy server would. */
-export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {}): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+/**
+ * `rateLimitFirst`: the first request of all is answered 429 with Retry-After 1, as a busy server
+ * would; `unavailableFirst`: 503 service_unavailable with Retry-After 1, as one out of disk would.
+ */
+export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unavailableFirst = false } = {}): Promise<{ baseUrl: string; close: () => Promise<void> }> {
   let limited = !rateLimitFirst;
+  let unavailable = unavailableFirst;
   const active = new Map<string, { settings: string; task_id: number }>();
   let lastTaskId = 0;
 
@@ -43,6 +47,10 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false } = {
     if (!limited) {
       limited = true;
       throw new ApiFailure('rate_limited', 'Too many requests; retry after 1 second.', { 'Retry-After': '1' });
+    }
+    if (unavailable) {
+      unavailable = false;
+      throw new ApiFailure('service_unavailable', 'The disk is full; retry after 1 second.', { 'Retry-After': '1' });
     }
     if (flaw === 'accepts-everything') return answer(res, 200, { code: 'success', task_id: ++lastTaskId });
     if (Buffer.byteLength(raw) > maxBodyBytes) throw new ApiFailure('body_too_large', `The body is over ${maxBodyBytes} bytes.`);
