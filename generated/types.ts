@@ -219,7 +219,7 @@ export interface components {
          * @description The cause of a failure, one value per cause.
          * @enum {string}
          */
-        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "malformed_request" | "body_too_large" | "request_timeout" | "headers_too_large" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "invalid_parameter" | "audio_only_and_video_only" | "malformed_body" | "malformed_request" | "body_too_large" | "request_timeout" | "headers_too_large" | "unsupported_media_type" | "invalid_credentials" | "recording_not_enabled" | "storage_not_configured" | "channel_empty" | "channel_already_recording" | "rate_limited" | "internal_error" | "service_unavailable" | "not_found";
         /**
          * Error
          * @description The body of every failure response.
@@ -469,7 +469,7 @@ export const startRecordingRequestIsAudioOnlyValues: ReadonlyArray<FlattenedDeep
 export const startRecordingRequestIsVideoOnlyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["isVideoOnly"]> = [0, 1];
 export const startRecordingRequestIs_mixing_enabledValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["is_mixing_enabled"]> = [0, 1];
 export const startRecordingRequestStream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["stream_type"]> = [0, 1];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request", "body_too_large", "request_timeout", "headers_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request", "body_too_large", "request_timeout", "headers_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable", "not_found"];
 export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request"];
 export const componentsResponsesUnauthorizedContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Unauthorized"]["content"]["application/json"]["code"]> = ["invalid_credentials"];
 export const componentsResponsesForbiddenContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Forbidden"]["content"]["application/json"]["code"]> = ["recording_not_enabled"];

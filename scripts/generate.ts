@@ -1,5 +1,5 @@
 // Regenerates generated/ from openapi/: each API bundled (JSON for runtime use, and YAML where
-// served) and its TypeScript types. `npm run generate -- --out <dir>` writes elsewhere (the
+// served) and its TypeScript types; and the README's table of failures. `npm run generate -- --out <dir>` writes elsewhere (the
 // freshness test).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { projectRoot, redocly } from './redocly.js';
+import { writeErrorTable } from './error-table.js';
 import { responseRulesModule } from './response-rules.js';
 
 /** The APIs in redocly.yaml, and the files derived from each. */
@@ -15,7 +16,7 @@ export const documents = [
   { api: 'sandbox', bundle: 'sandbox.json', yaml: undefined, types: 'sandbox-types.ts' },
 ] as const;
 
-async function generate(outDir: string) {
+async function generate(outDir: string, writeReadme: boolean) {
   mkdirSync(outDir, { recursive: true });
   for (const doc of documents) {
     const bundlePath = join(outDir, doc.bundle);
@@ -39,12 +40,17 @@ async function generate(outDir: string) {
     if (doc.api === 'cloudrec') {
       writeFileSync(join(outDir, 'response-rules.ts'), banner + responseRulesModule(spec, '/v1/cloudRecord', 'post'));
       console.log('generated cloudrec: response-rules.ts');
+      if (writeReadme) {
+        writeErrorTable(spec);
+        console.log('generated cloudrec: the table of failures in README.md');
+      }
     }
   }
 }
 
 // The lint script imports this module for `documents`; generate only when run as a script.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: join(projectRoot, 'generated') } } });
-  await generate(resolve(values.out));
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  // The freshness test generates elsewhere and leaves the README alone.
+  await generate(resolve(values.out ?? join(projectRoot, 'generated')), values.out === undefined);
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { apiDocument, apiValidator } from '../src/spec/api-document.js';
 import { describeErrors } from '../src/spec/schema-validator.js';
+import { readmePath, withErrorTable } from '../scripts/error-table.js';
 import { projectRoot } from './support/prism.js';
 
 const tsx = join(projectRoot, 'node_modules/.bin/tsx');
@@ -43,7 +44,7 @@ describe('the spec', () => {
     expect(describeErrors(validate.errors)).toEqual([]);
   });
 
-  test('gives every error code a response example named after it', () => {
+  test('gives every error code of the operation a response example named after it', () => {
     const codeSchema = apiValidator.resolve('/components/schemas/ErrorCode').value as { enum: string[] };
     const responses = apiValidator.operation('/v1/cloudRecord', 'post')!.responses;
     const named = Object.keys(responses).flatMap((status) =>
@@ -58,7 +59,9 @@ describe('the spec', () => {
       }),
     );
     const failures = named.filter(([name]) => name !== 'success');
-    expect(failures.map(([name]) => name).sort()).toEqual([...codeSchema.enum].sort());
+    // not_found answers what is outside every operation, so no operation lists it.
+    expect(failures.map(([name]) => name).sort()).toEqual(codeSchema.enum.filter((code) => code !== 'not_found').sort());
+    expect(codeSchema.enum).toContain('not_found');
     for (const [name, code] of failures) expect(code).toBe(name);
   });
 
@@ -84,5 +87,12 @@ describe('generated/', () => {
         readFileSync(join(projectRoot, 'generated', file), 'utf8'),
       );
     }
+  });
+
+  test("the README's table of failures is the spec's ErrorCode, every code with its status", () => {
+    const readme = readFileSync(readmePath, 'utf8');
+    expect(readme, 'README.md is stale: run npm run generate').toBe(withErrorTable(readme, apiDocument as unknown as Parameters<typeof withErrorTable>[1]));
+    const codes = (apiValidator.resolve('/components/schemas/ErrorCode').value as { enum: string[] }).enum;
+    for (const code of codes) expect(readme).toMatch(new RegExp(`^\\| \\d{3} \\| \`${code}\` \\|`, 'm'));
   });
 });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { defaultConfig, type Config } from '../../src/server/config.js';
 import { openDatabase, pragma } from '../../src/server/database.js';
+import { apiValidator } from '../../src/spec/api-document.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
 
@@ -213,11 +214,16 @@ describe('the reference server app', () => {
     expect(await responseProblems('GET', '/sandbox/tasks', asResponse(answer), sandboxValidator)).toEqual([]);
   });
 
-  test('answers an unknown path with a JSON 404', async () => {
+  test("answers an unknown path or method with a 404 in the spec's own Error shape", async () => {
     const { app } = await arrangedApp();
-    const answer = await app.inject({ method: 'GET', url: '/v2/nothing' });
-    expect(answer.statusCode).toBe(404);
-    expect(answer.json()).toMatchObject({ code: 'not_found' });
+    const error = apiValidator.schemaAt(apiValidator.resolve('/components/schemas/Error').pointer);
+    for (const [method, url] of [['GET', '/v2/nothing'], ['GET', '/v1/cloudRecord'], ['DELETE', '/v1/cloudRecord']] as const) {
+      const answer = await app.inject({ method, url });
+      expect(answer.statusCode, `${method} ${url}`).toBe(404);
+      expect(answer.json()).toMatchObject({ code: 'not_found' });
+      expect(error(answer.json()), `${method} ${url}: ${JSON.stringify(error.errors)}`).toBe(true);
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   test('serves the specs, and the docs site under /docs/ (the old addresses of the API pages lead to them)', async () => {
