@@ -154,10 +154,10 @@ describe('timeouts and cancellation', () => {
     expect(sent).toHaveLength(1);
   });
 
-  test('an already aborted signal sends nothing', async () => {
+  test('an already aborted signal sends nothing, and says so: no attempt', async () => {
     const { sent, fetch } = scriptedFetch({ status: 200, body: success });
     const result = await createClient({ baseUrl: 'http://api.test', fetch }).startRecording(body, { signal: AbortSignal.abort() });
-    expect(result).toMatchObject({ ok: false, kind: 'aborted' });
+    expect(result).toMatchObject({ ok: false, kind: 'aborted', attempts: 0, requestId: undefined });
     expect(sent).toHaveLength(0);
   });
 });

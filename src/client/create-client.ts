@@ -186,6 +186,10 @@ export function createClient(options: ClientOptions): CloudRecordClient {
     async startRecording(body, call = {}) {
       const maxRetries = call.maxRetries ?? options.maxRetries ?? defaultRetry.maxRetries;
       const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? defaultRetry.timeoutMs;
+      // Aborted before anything was sent: no attempt.
+      if (call.signal?.aborted) {
+        return { ok: false, kind: 'aborted', error: noAnswer('aborted', call.signal.reason, url, timeoutMs), response: undefined, attempts: 0, requestId: undefined } as StartRecordingResult;
+      }
       for (let attempts = 1; ; attempts++) {
         const result = await attempt(body, timeoutMs, call.signal);
         const retryable = result.response ? isRetryableStatus(result.response.status) : result.kind !== 'aborted';
