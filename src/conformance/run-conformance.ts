@@ -79,7 +79,8 @@ export function curlLine(url: string, request: OutgoingRequest, secrets: string[
   for (const secret of secrets) if (secret) body = body.replaceAll(JSON.stringify(secret).slice(1, -1), '<sign_key>');
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const shown = body.length > 400 ? `${body.slice(0, 120)}…(${body.length} bytes)` : body;
-  const header = request.contentType === undefined ? '' : ` -H ${quote(`Content-Type: ${request.contentType}`)}`;
+  const headers = [...Object.entries(request.headers ?? {}), ...(request.contentType === undefined ? [] : [['Content-Type', request.contentType]])];
+  const header = headers.map(([name, value]) => ` -H ${quote(`${name}: ${value}`)}`).join('');
   return `curl -sS -i -X ${request.method ?? 'POST'} ${quote(url)}${header} --data-raw ${quote(shown)}`;
 }
 
@@ -111,6 +112,9 @@ const projectChecks = {
   'credentials.wrong-sign-key': { group: 'credentials', title: "the project's app_id and project_id with a wrong sign_key", expected: '401 invalid_credentials' },
 } as const satisfies Record<string, { group: CheckGroup; title: string; expected: string }>;
 
+/** A safe X-Request-Id of the caller's, which the spec says comes back in the answer. */
+const callerRequestId = 'conformance-check.1:a_b-c';
+
 /** A channel the request rules name when credentials are given: nobody is expected in it. */
 const unusedChannel = 'conformance-rules-room';
 const placeholder = { app_id: 'conformance-app', project_id: 'conformance-project', sign_key: 'conformance-key', channel: 'conformance-room' };
@@ -135,8 +139,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // own, so a server that wrongly accepts one starts no recording in the channel the checks use.
   const base: StartRecordingRequest = credentials ? { ...credentials, channel: unusedChannel } : placeholder;
   const rules = requestRules(base);
-  // The rules, then unknown credentials and 1.0; the project's checks; three preconditions; three generated.
-  const total = rules.length + 2 + Object.keys(projectChecks).length + 3 + 3;
+  // The rules, then unknown credentials, 1.0 and X-Request-Id; the project's checks; three preconditions; three generated.
+  const total = rules.length + 3 + Object.keys(projectChecks).length + 3 + 3;
 
   const record = (result: CheckResult) => {
     results.push(result);
@@ -176,6 +180,17 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     'an integer written 1.0 (the same JSON number as 1) is accepted',
     { contentType: 'application/json', body: JSON.stringify(unknown).replace(/}$/, ',"layout_mode":1.0}') },
     { status: 401, code: 'invalid_credentials' },
+  );
+  await check(
+    'request-id.echoed',
+    'request rules',
+    `the caller's own X-Request-Id (${callerRequestId}) comes back in the answer`,
+    { ...json(unknown), headers: { 'X-Request-Id': callerRequestId } },
+    { status: 401, code: 'invalid_credentials' },
+    (exchange) => {
+      const echoed = exchange.response.headers.get('x-request-id');
+      return echoed === callerRequestId ? [] : [`the answer's X-Request-Id is ${echoed === null ? 'missing' : JSON.stringify(echoed)}, not the request's ${callerRequestId}`];
+    },
   );
 
   // --- a real project and channel

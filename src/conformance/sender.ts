@@ -8,6 +8,8 @@ export interface OutgoingRequest {
   method?: string;
   path?: string;
   contentType?: string;
+  /** Other headers to send (X-Request-Id, say). */
+  headers?: Record<string, string>;
   body: string;
 }
 
@@ -56,7 +58,7 @@ export function createSender(options: SenderOptions): Sender {
     const response = await fetch(url, {
       method: request.method ?? 'POST',
       // A typeless byte body: fetch adds no Content-Type of its own, so "none" can be sent.
-      headers: request.contentType === undefined ? {} : { 'content-type': request.contentType },
+      headers: { ...request.headers, ...(request.contentType !== undefined && { 'content-type': request.contentType }) },
       body: new TextEncoder().encode(request.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });

@@ -33,7 +33,7 @@ const failedIds = (report: ConformanceReport) => report.results.filter((r) => r.
 
 const servers = new Map<Flaw, Awaited<ReturnType<typeof startFakeServer>>>();
 beforeAll(async () => {
-  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion', 'control-characters-in-ids'] as const) {
+  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion', 'control-characters-in-ids', 'ignores-request-id', 'accepts-any-frame-rate'] as const) {
     servers.set(flaw, await startFakeServer(flaw));
   }
 });
@@ -57,6 +57,8 @@ describe('cloudrec conformance', () => {
     ['malformed-json-500', ['body.malformed-json', 'body.not-an-object', 'generated.not-a-request']],
     ['ignores-exclusion', ['audio-only-and-video-only', 'generated.one-rule-broken']],
     ['control-characters-in-ids', ['app_id.pattern', 'project_id.pattern', 'generated.one-rule-broken']],
+    ['ignores-request-id', ['request-id.echoed']],
+    ['accepts-any-frame-rate', ['mixResolution.frame-rate']],
   ] as const)('a server with the flaw %s fails exactly the checks of that rule', async (flaw, expected) => {
     const report = await runConformance({ baseUrl: url(flaw), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 100 });
     expect(report.conforms).toBe(false);

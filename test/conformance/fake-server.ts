@@ -9,7 +9,9 @@ import { startRequestMaxBytes as maxBodyBytes } from '../../src/spec/api-documen
 import { ApiFailure } from '../../src/server/errors.js';
 import { parseStartRequest } from '../../src/server/start-request.js';
 
-export type Flaw = 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion' | 'control-characters-in-ids';
+export type Flaw =
+  | 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion'
+  | 'control-characters-in-ids' | 'ignores-request-id' | 'accepts-any-frame-rate';
 
 export const fakeProject = { app_id: 'fake-app', project_id: 'fake-project', sign_key: 'fake-key', channel: 'fake-room' };
 export const fakeFixtures = {
@@ -34,11 +36,11 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
   let lastTaskId = 0;
 
   const answer = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
+    res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
   const fail = (res: ServerResponse, failure: ApiFailure) => {
-    res.writeHead(failure.status, { 'content-type': 'application/json', 'x-request-id': randomUUID(), ...failure.headers });
+    res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers });
     res.end(JSON.stringify(flaw === 'wrong-error-shape' ? { error: failure.message } : failure.body));
   };
 
@@ -63,7 +65,9 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
         res.writeHead(500, { 'content-type': 'text/plain' });
         return res.end('Internal Server Error');
       }
-      if (flaw === 'control-characters-in-ids' && code === 'invalid_parameter' && acceptedWithoutControlCharacters(req.headers['content-type'], raw)) {
+      if (flaw === 'accepts-any-frame-rate' && code === 'invalid_parameter' && acceptedAtAnyFrameRate(req.headers['content-type'], raw)) {
+        request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
+      } else if (flaw === 'control-characters-in-ids' && code === 'invalid_parameter' && acceptedWithoutControlCharacters(req.headers['content-type'], raw)) {
         request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
       } else {
         if (!(flaw === 'ignores-exclusion' && code === 'audio_only_and_video_only')) throw error;
@@ -89,6 +93,9 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
   };
 
   const server = createServer((req, res) => {
+    // The caller's own X-Request-Id when it is a safe token, as the spec says; else a new one.
+    const given = req.headers['x-request-id'];
+    res.setHeader('x-request-id', flaw !== 'ignores-request-id' && typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID());
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -115,6 +122,19 @@ function acceptedWithoutControlCharacters(contentType: string | undefined, raw: 
       if (typeof body[field] === 'string') body[field] = (body[field] as string).replace(/[\u0000-\u001F\u007F-\u009F]/g, '');
     }
     parseStartRequest(contentType, JSON.stringify(body));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the request passes with its mixResolution's frame rate made 15 (what a server without the frame-rate rule accepts). */
+function acceptedAtAnyFrameRate(contentType: string | undefined, raw: string): boolean {
+  try {
+    const body = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof body.mixResolution !== 'string' || !/^\d+,\d+,\d+,\d+$/.test(body.mixResolution)) return false;
+    const [w, h, , kbps] = body.mixResolution.split(',');
+    parseStartRequest(contentType, JSON.stringify({ ...body, mixResolution: `${w},${h},15,${kbps}` }));
     return true;
   } catch {
     return false;

@@ -31,6 +31,7 @@ const mockLimits: Record<string, string> = {
   'generated.valid': 'the same',
   'generated.one-rule-broken': 'the exclusion of audio-only and video-only gets invalid_parameter',
   'generated.not-a-request': 'other content types than JSON get a 400, not 415',
+  'request-id.echoed': "Prism answers with its example's headers, not the caller's X-Request-Id",
 };
 
 test('the Prism mock fails exactly the conformance checks that need the API itself', async () => {
