@@ -78,10 +78,15 @@ export function curlLine(url: string, request: OutgoingRequest, secrets: string[
   let body = request.body;
   for (const secret of secrets) if (secret) body = body.replaceAll(JSON.stringify(secret).slice(1, -1), '<sign_key>');
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const shown = body.length > 400 ? `${body.slice(0, 120)}…(${body.length} bytes)` : body;
+  // A long run of one character (the body over the size limit) is written as the shell command that
+  // makes it, so the line stays short and can still be pasted.
+  const run = /([ -~])\1{99,}/.exec(body);
+  const shown = run
+    ? `${quote(body.slice(0, run.index))}"$(head -c ${run[0].length} /dev/zero | tr '\\0' ${quote(run[1]!)})"${quote(body.slice(run.index + run[0].length))}`
+    : quote(body);
   const headers = [...Object.entries(request.headers ?? {}), ...(request.contentType === undefined ? [] : [['Content-Type', request.contentType]])];
   const header = headers.map(([name, value]) => ` -H ${quote(`${name}: ${value}`)}`).join('');
-  return `curl -sS -i -X ${request.method ?? 'POST'} ${quote(url)}${header} --data-raw ${quote(shown)}`;
+  return `curl -sS -i -X ${request.method ?? 'POST'} ${quote(url)}${header} --data-raw ${shown}`;
 }
 
 /** The status and code of an answer, as the report shows them. */

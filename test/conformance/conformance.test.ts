@@ -1,11 +1,11 @@
 // `cloudrec conformance` against servers written to break one rule each: the correct one conforms,
 // each broken one fails, and the report names the rule it breaks. The command is run as users run
 // it (the compiled bin, in its own process); the function as a user's own test suite would call it.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { formatJunit, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
+import { curlLine, formatJunit, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
 import { projectRoot } from '../support/prism.js';
 import { fakeFixtures, fakeProject, startFakeServer, type Flaw } from './fake-server.js';
 
@@ -151,5 +151,20 @@ describe('cloudrec conformance', () => {
     const result = await cloudrec(['conformance', '--base-url', 'http://127.0.0.1:9', '--output', '/nonexistent-folder/report.xml', '--reporter', 'junit']);
     expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('--output /nonexistent-folder/report.xml: the folder /nonexistent-folder does not exist.') });
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the curl line of a check', () => {
+  // The line's --data-raw argument, as bash reads it, must be the body the check sent.
+  const sentBy = (line: string) => execFileSync('bash', ['-c', line.replace(/^curl .* --data-raw /, 'printf %s ')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+
+  test.each([
+    ['a body over the size limit, written short', JSON.stringify({ app_id: "it's", channel: 'a'.repeat(65_600) })],
+    ['a body with quotes and a newline', JSON.stringify({ app_id: "o'brien", channel: 'x\ny' })],
+  ])('%s, pastes into a shell as the very body sent', (_what, body) => {
+    const line = curlLine('http://127.0.0.1:9/v1/cloudRecord', { contentType: 'application/json', body, headers: { 'X-Request-Id': 'r-1' } }, []);
+    expect(line.length).toBeLessThan(400);
+    expect(line).toContain(`-H 'X-Request-Id: r-1' -H 'Content-Type: application/json'`);
+    expect(sentBy(line)).toBe(body);
   });
 });
