@@ -60,13 +60,23 @@ function clientPackage(dir: string) {
   return manifest;
 }
 
+/**
+ * The README as the package ships it: a link to a file of the repository that the package does not
+ * hold (openapi/DECISIONS.md, say) keeps its words and loses its target, which would lead nowhere.
+ */
+export function shippedReadme(readme: string, packageDir: string): string {
+  return readme.replace(/\[([^\]]+)\]\(([^)#:]+)(#[^)]*)?\)/g, (link, label: string, target: string) =>
+    existsSync(join(packageDir, target)) || ['CHANGELOG.md', 'LICENSE'].includes(target) ? link : label,
+  );
+}
+
 function serverPackage(dir: string, docsDir: string) {
   execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], { cwd: projectRoot, stdio: 'inherit' });
   cpSync(join(projectRoot, 'bin'), join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'generated'));
   for (const file of ['openapi.json', 'openapi.yaml', 'sandbox.json']) copyFileSync(join(projectRoot, 'generated', file), join(dir, 'generated', file));
   cpSync(docsDir, join(dir, 'docs'), { recursive: true });
-  copyFileSync(join(projectRoot, 'README.md'), join(dir, 'README.md'));
+  writeFileSync(join(dir, 'README.md'), shippedReadme(readFileSync(join(projectRoot, 'README.md'), 'utf8'), dir));
   const prism = '@stoplight/prism-cli';
   return {
     name: 'cloudrec-server',

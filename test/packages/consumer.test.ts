@@ -240,6 +240,16 @@ describe('the cloudrec-server package, installed', () => {
     expect(packagesBuiltAtInstall(serverDir)).toEqual([]);
   });
 
+  test.each(['cloudrec', 'cloudrec-server'])('%s: its README and CHANGELOG link only to what the package holds, and speak of no "source page"', (name) => {
+    const installed = join(name === 'cloudrec' ? clientDir : serverDir, 'node_modules', name);
+    for (const file of ['README.md', 'CHANGELOG.md']) {
+      const text = readFileSync(join(installed, file), 'utf8');
+      const targets = [...text.matchAll(/\]\(([^)#:]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!);
+      expect(targets.filter((target) => !existsSync(join(installed, target))), `${name}/${file}`).toEqual([]);
+      expect(text, `${name}/${file}`).not.toMatch(/source page/i);
+    }
+  });
+
   test('brings no development tool', () => {
     for (const tool of ['tsx', 'typescript', 'vitest', '@redocly/cli', '@stoplight/prism-cli']) {
       expect(existsSync(join(serverDir, 'node_modules', tool)), tool).toBe(false);
