@@ -1,11 +1,9 @@
 // The composite audio's level, measured on the encoded file: never above full scale however many
 // users are mixed, and each speaker as loud as alone (the mix sums; it does not divide by users).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { renderRecording } from '../../src/recording/render.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** Peak and RMS of the file's audio, in dBFS, by ffmpeg's astats. */
 function levels(path: string): { peak: number; rms: number } {
@@ -17,7 +15,7 @@ function levels(path: string): { peak: number; rms: number } {
 async function mixOf(users: number, audioProfile: 0 | 1 | 2) {
   const spans = Array.from({ length: users }, (_, i) => ({ publisher: { uid: 1001 + i, audio: true, video: false, dual_stream: false }, from: 0, to: 3 }));
   const settings = { isAudioOnly: 1, isVideoOnly: 0, is_mixing_enabled: 1, mixed_video_audio: 0, layout_mode: 0, stream_type: 0, audioProfile, mixResolution: '360,640,15,500' } as const;
-  const [file] = await renderRecording({ settings, durationSec: 3, spans }, mkdtempSync(join(tmpdir(), 'cloudrec-mix-')));
+  const [file] = await renderRecording({ settings, durationSec: 3, spans }, tempDir('cloudrec-mix-'));
   return levels(file!.path);
 }
 

@@ -1,13 +1,13 @@
 // The server's configuration: precedence (environment over file over defaults) and a clear
 // message naming the setting for every bad value.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, defaultConfig, loadConfig } from '../../src/server/config.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const configFile = (content: string) => {
-  const path = join(mkdtempSync(join(tmpdir(), 'cloudrec-config-')), 'config.json');
+  const path = join(tempDir('cloudrec-config-'), 'config.json');
   writeFileSync(path, content);
   return path;
 };

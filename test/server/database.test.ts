@@ -1,14 +1,14 @@
 // A damaged database is found at start and named, with what to do, instead of a stack trace.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DatabaseError, openDatabase, pragma } from '../../src/server/database.js';
 import { createTaskStore } from '../../src/server/task-store.js';
 import { projectRoot } from '../support/prism.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const folder = () => mkdtempSync(join(tmpdir(), 'cloudrec-db-'));
+const folder = () => tempDir('cloudrec-db-');
 
 /** A real database with some tasks, closed, its WAL folded into the file. */
 function databaseWithTasks(dir: string) {

@@ -1,8 +1,7 @@
 // The task lifecycle alone, on an in-memory database and a clock the test moves: when a
 // recording ends, what timeline it is rendered from, and how uploads end, pause and resume.
 // Rendering and uploading are stand-ins here (test/pipeline/ runs the real ones end to end).
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RecordingPlan } from '../../src/recording/plan.js';
@@ -12,6 +11,7 @@ import { createSandboxChannels } from '../../src/server/sandbox-channels.js';
 import { createTaskRunner, type TaskRunnerDeps } from '../../src/server/task-runner.js';
 import { createTaskStore } from '../../src/server/task-store.js';
 import { UploadError } from '../../src/storage/upload.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const settings = {
   isAudioOnly: 0,
@@ -43,7 +43,7 @@ function arrange(upload: TaskRunnerDeps['upload'], { clock = { t: 1_000_000 } } 
   const channels = createSandboxChannels(db, now);
   projects.put('app', 'proj', { sign_key: 'k', recording_enabled: true, storage });
   const plans: RecordingPlan[] = [];
-  const recordingsDir = mkdtempSync(join(tmpdir(), 'cloudrec-runner-'));
+  const recordingsDir = tempDir('cloudrec-runner-');
   const deps: TaskRunnerDeps = {
     tasks,
     projects,
