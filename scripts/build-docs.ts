@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { buildApiPage, bundleSpec, languages } from './docs-site/api-pages.js';
 import { buildClientPages } from './docs-site/client-pages.js';
 import { gettingStartedPage, homePage } from './docs-site/pages.js';
-import { sitePages } from './docs-site/site-map.js';
+import { iconSvg, sitePages } from './docs-site/site-map.js';
 import { projectRoot } from './redocly.js';
 
 export { bundleSpec, languages } from './docs-site/api-pages.js';
@@ -33,6 +33,7 @@ export function buildDocs(root: string): string[] {
     write(join(root, sitePages.gettingStarted[language.code]), gettingStartedPage(language.code, spec));
   }
   buildClientPages(root);
+  write(join(root, sitePages.icon), iconSvg);
   copyFileSync(join(projectRoot, 'generated/openapi.json'), join(root, sitePages.specs['openapi.json']));
   copyFileSync(join(projectRoot, 'generated/openapi.yaml'), join(root, sitePages.specs['openapi.yaml']));
   mkdirSync(join(root, 'sandbox'), { recursive: true });

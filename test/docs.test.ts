@@ -2,7 +2,7 @@
 // every text of the spec translated by the overlay, and every overlay action aimed at something.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { JSONPath } from 'jsonpath-plus';
 import { beforeAll, describe, expect, inject, test } from 'vitest';
 import { parse } from 'yaml';
@@ -56,6 +56,15 @@ describe('npm run docs, the site', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  test("every page names the site's icon, inside the site, so no browser asks for /favicon.ico outside its base path", () => {
+    expect(readFileSync(join(out, sitePages.icon), 'utf8')).toMatch(/^<svg /);
+    const without = sitePagesBuilt().filter((page) => {
+      const icon = /<link rel="icon" type="image\/svg\+xml" href="([^"]+)">/.exec(readFileSync(join(out, page), 'utf8'));
+      return !icon || join(out, dirname(page), icon[1]!) !== join(out, sitePages.icon);
+    });
+    expect(without).toEqual([]);
   });
 
   test('every page links home', () => {

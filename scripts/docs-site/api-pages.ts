@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { redocly } from '../redocly.js';
-import { linkFrom, sitePages, type Language } from './site-map.js';
+import { linkFrom, sitePages, withIcon, type Language } from './site-map.js';
 
 /** The API reference's languages: its title, the overlay that makes it, and its site links. */
 export const languages = [
@@ -95,7 +95,7 @@ export function buildApiPage(language: (typeof languages)[number], root: string)
     writeFileSync(bundled, JSON.stringify(spec));
     // --inlineBundle embeds Redoc's script: without it the page loads it from a CDN and is blank offline.
     redocly(['build-docs', bundled, '--output', join(root, page), '--inlineBundle', '--title', language.title]);
-    const html = readFileSync(join(root, page), 'utf8')
+    const html = withIcon(readFileSync(join(root, page), 'utf8'), page)
       // Redoc's template says nothing of the language; browsers and screen readers need it.
       .replace(/<html(\s[^>]*)?>/i, `<html lang="${language.htmlLang}">`)
       // Its "API docs by Redocly" badge is an image on Redocly's CDN: offline, a request that fails.

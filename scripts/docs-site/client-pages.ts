@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { projectRoot } from '../redocly.js';
-import { linkFrom, sitePages } from './site-map.js';
+import { linkFrom, sitePages, withIcon } from './site-map.js';
 
 /** The link typedoc writes for "home" (typedoc.config.mjs), made relative per page here. */
 export const homePlaceholder = 'cloudrec-site-home';
@@ -17,7 +17,7 @@ export function buildClientPages(root: string) {
   for (const file of pages) {
     const path = join(out, file);
     const site = relative(root, path).split('\\').join('/');
-    const html = readFileSync(path, 'utf8')
+    const html = withIcon(readFileSync(path, 'utf8'), site)
       .replaceAll(`href="${homePlaceholder}"`, `href="${linkFrom(site, sitePages.home.en)}"`)
       .replaceAll(/href="(?:\.\.\/)*assets\/icons\.svg#/g, 'href="#');
     writeFileSync(path, html);

@@ -3,7 +3,7 @@
 // words about the API come from the spec (English as written, Chinese with the overlay applied);
 // only the labels of the site's links are written here.
 import { marked } from 'marked';
-import { linkFrom, sitePages, type Language } from './site-map.js';
+import { iconLink, linkFrom, sitePages, type Language } from './site-map.js';
 
 interface SpecText {
   info: { title: string; summary: string; description: string };
@@ -76,6 +76,7 @@ function page(language: Language, path: string, title: string, body: string): st
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${escape(title)}</title>
+  ${iconLink(path)}
   <style>${style}</style>
 </head>
 <body>

@@ -9,11 +9,16 @@ import { baseUrlFlag, parseFlags } from './flags.js';
 export const conformanceHelp = () => `Usage: cloudrec conformance --base-url <url> [options]
 
 Checks a server of POST /v1/cloudRecord against the spec: every rule of the request broken alone
-(each must get its documented status and error code), unknown credentials, and requests generated
-from the schema (valid ones and ones that break one rule). Every answer's status, headers, content
-type and body are checked against the spec. With a project's credentials it also checks a success,
-an identical repeat (the same task_id) and a repeat with other settings (409): this starts a real
+(each must get its documented status and error code), unknown credentials, the caller's
+X-Request-Id, paths and methods outside the API (404), and requests generated from the schema
+(valid ones and ones that break one rule). Every answer's status, headers, content type and body
+are checked against the spec. With a project's credentials it also checks a success, an identical
+repeat (the same task_id), a repeat with other settings (409) and the app's rate limit (a burst
+over it is refused 429 with Retry-After; an identical repeat is not counted): this starts a real
 recording in that channel.
+
+The report leads with the failures grouped by cause (a header missing from every answer is one
+entry), then each other failure with the curl line that shows it, then what was not checked.
 
 Options:
   --base-url <url>        the server to check, e.g. http://127.0.0.1:8787 (required)
@@ -27,11 +32,18 @@ Options:
                           sign_key, channel}, "fixtures": {"recordingOff", "noStorage", "emptyChannel"}}
   --seed <n>              the seed of the generated requests (default: random, printed)
   --runs <n>              generated requests a property (default 100)
-  --max-rps <n>           at most this many requests a second (default: no limit; a 429 with
-                          Retry-After is always waited out and sent again)
+  --profile <name>        server (default): every check; mock: only what a stateless mock of the
+                          spec can honour (the schema's rules, judged by status), the rest listed
+                          as not checked
+  --rate-limit <n>        the server's start requests a second for one app_id (default: the
+                          spec's); the burst check sends twice that and one at once
+  --max-rps <n>           at most this many requests a second (default: no limit; a 429 or 503
+                          with Retry-After is always waited out and sent again; the rate-limit
+                          burst is not paced)
   --timeout-ms <n>        how long one request may take (default 10000)
   --reporter <name>       table (default), junit or json
   --output <file>         write the report there instead of to standard output
+  --verbose               list the passed checks and every failed one in the table
 
 Exit codes: 0 conforms, 1 does not conform, 2 bad command line, 3 no answer from the server.`;
 
@@ -51,6 +63,9 @@ const flags = {
   'max-rps': { type: 'string' },
   'timeout-ms': { type: 'string' },
   reporter: { type: 'string', default: 'table' },
+  profile: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  verbose: { type: 'boolean' },
   output: { type: 'string' },
 } as const;
 
@@ -88,7 +103,7 @@ const isFolder = (path: string) => {
 };
 
 /** The options the command line and the config file give (the command line wins). */
-export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = process.env): { options: ConformanceOptions; reporter: string; output?: string } {
+export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = process.env): { options: ConformanceOptions; reporter: string; output?: string; verbose: boolean } {
   const { values } = parseFlags(args, flags, 'conformance');
   const config = typeof values.config === 'string' ? readConfig(values.config) : {};
   const given = values['base-url'] ?? values.url ?? config.baseUrl;
@@ -102,6 +117,10 @@ export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = proc
   if (anyGiven && missing.length) throw usage(`the project's checks need all of --app-id, --project-id, --sign-key and --channel; missing: ${missing.map((m) => `--${m.replace('_', '-')}`).join(', ')}.`);
   const reporter = String(values.reporter);
   if (!['table', 'junit', 'json'].includes(reporter)) throw usage(`--reporter must be table, junit or json (got "${reporter}").`);
+  const profile = String(values.profile ?? config.profile ?? 'server');
+  if (profile !== 'server' && profile !== 'mock') throw usage(`--profile must be server or mock (got "${profile}").`);
+  const rateLimit = positiveInteger('rate-limit', values['rate-limit']) ?? config.rateLimitPerSec;
+  if (rateLimit === 0) throw usage('--rate-limit must be 1 or more.');
   const options: ConformanceOptions = {
     baseUrl,
     credentials: anyGiven ? (credentials as ConformanceOptions['credentials']) : undefined,
@@ -111,6 +130,8 @@ export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = proc
       ...(values['no-storage-project'] !== undefined && { noStorage: project('no-storage-project', values['no-storage-project']) }),
       ...(typeof values['empty-channel'] === 'string' && { emptyChannel: values['empty-channel'] }),
     },
+    profile,
+    rateLimitPerSec: rateLimit,
     seed: positiveInteger('seed', values.seed) ?? config.seed,
     runs: positiveInteger('runs', values.runs) ?? config.runs,
     maxRps: positiveInteger('max-rps', values['max-rps']) ?? config.maxRps,
@@ -119,7 +140,7 @@ export function conformanceOptions(args: string[], env: NodeJS.ProcessEnv = proc
   const output = typeof values.output === 'string' ? values.output : undefined;
   // Said before the run, not after it.
   if (output !== undefined && !isFolder(dirname(resolve(output)))) throw usage(`--output ${output}: the folder ${dirname(resolve(output))} does not exist.`);
-  return { options, reporter, output };
+  return { options, reporter, output, verbose: values.verbose === true };
 }
 
 /** A line of progress on a terminal (stderr), rewritten in place; nothing when not a terminal. */
@@ -130,12 +151,13 @@ function progressLine(stream: NodeJS.WriteStream) {
       event.kind === 'wait'
         ? `waiting ${event.seconds} s: the server answered ${event.status} with Retry-After ${event.seconds}`
         : `[${String(event.done).padStart(3)}/${event.total}] ${event.result.outcome === 'failed' ? 'FAIL' : 'ok  '} ${event.result.id}`;
-    stream.write(`\r\u001b[2K${text.slice(0, (stream.columns ?? 80) - 1)}`);
+    // A terminal that reports no width (0, under `script` or some CI consoles) is taken as 80 wide.
+    stream.write(`\r\u001b[2K${text.slice(0, (stream.columns || 80) - 1)}`);
   };
 }
 
 export async function conformanceCommand(args: string[], print: (line: string) => void): Promise<number> {
-  const { options, reporter, output } = conformanceOptions(args);
+  const { options, reporter, output, verbose } = conformanceOptions(args);
   const { runConformance, ServerUnreachableError } = await import('../conformance/run-conformance.js');
   const { formatJson, formatJunit, formatTable, summaryLine } = await import('../conformance/report.js');
   const progress = progressLine(process.stderr);
@@ -144,7 +166,7 @@ export async function conformanceCommand(args: string[], print: (line: string) =
     throw error;
   });
   if (progress) process.stderr.write('\r\u001b[2K');
-  const text = reporter === 'junit' ? formatJunit(report) : reporter === 'json' ? formatJson(report) : formatTable(report);
+  const text = reporter === 'junit' ? formatJunit(report) : reporter === 'json' ? formatJson(report) : formatTable(report, { verbose });
   if (output) {
     try {
       writeFileSync(output, text);

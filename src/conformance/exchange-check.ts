@@ -46,7 +46,7 @@ export async function responseProblems(
     // A header is text on the wire; an integer header is checked as the number it spells.
     const typed = header.schema?.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
     const validate = validator.schemaAt(validator.resolve(`${at.pointer}/schema`).pointer);
-    if (!validate(typed)) problems.push(`header ${name}: ${JSON.stringify(value)} ${describeErrors(validate.errors).join('; ')}`);
+    if (!validate(typed)) problems.push(`header ${name} is ${JSON.stringify(value)}: it ${describeErrors(validate.errors, '').join('; ')}`);
   }
   const contentType = response.headers.get('content-type') ?? '';
   const validate = validator.responseBody(path, method, response.status, contentType);

@@ -37,8 +37,15 @@ export interface SenderOptions {
   onWait?: (seconds: number, status: number) => void;
 }
 
+export interface SendOptions {
+  /** Wait out a 429 or 503 that keeps the spec and send again (default true). */
+  retryLater?: boolean;
+  /** Keep to `maxRps` (default true); a burst meant to cross the server's rate limit is not paced. */
+  paced?: boolean;
+}
+
 export interface Sender {
-  send(request: OutgoingRequest): Promise<Exchange>;
+  send(request: OutgoingRequest, options?: SendOptions): Promise<Exchange>;
   /** Requests sent, and 429s waited out, so far. */
   readonly counts: { requests: number; waits: number };
 }
@@ -49,17 +56,19 @@ export function createSender(options: SenderOptions): Sender {
   const counts = { requests: 0, waits: 0 };
   let nextAt = 0;
 
-  const sendOnce = async (request: OutgoingRequest): Promise<Exchange> => {
-    const wait = nextAt - Date.now();
-    nextAt = Math.max(Date.now(), nextAt) + interval;
-    if (wait > 0) await sleep(wait);
+  const sendOnce = async (request: OutgoingRequest, paced: boolean): Promise<Exchange> => {
+    if (paced) {
+      const wait = nextAt - Date.now();
+      nextAt = Math.max(Date.now(), nextAt) + interval;
+      if (wait > 0) await sleep(wait);
+    }
     const url = `${options.baseUrl}${request.path ?? '/v1/cloudRecord'}`;
     counts.requests += 1;
     const response = await fetch(url, {
       method: request.method ?? 'POST',
       // A typeless byte body: fetch adds no Content-Type of its own, so "none" can be sent.
       headers: { ...request.headers, ...(request.contentType !== undefined && { 'content-type': request.contentType }) },
-      body: new TextEncoder().encode(request.body),
+      body: request.method === 'GET' || request.method === 'HEAD' ? undefined : new TextEncoder().encode(request.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
     const text = await response.clone().text();
@@ -74,10 +83,10 @@ export function createSender(options: SenderOptions): Sender {
 
   return {
     counts,
-    async send(request) {
+    async send(request, { retryLater = true, paced = true } = {}) {
       for (;;) {
-        const exchange = await sendOnce(request);
-        if (exchange.status !== 429 && exchange.status !== 503) return exchange;
+        const exchange = await sendOnce(request, paced);
+        if (!retryLater || (exchange.status !== 429 && exchange.status !== 503)) return exchange;
         // "Try again later" (429 rate_limited, 503 service_unavailable) that breaks the spec is the
         // answer to judge; one that keeps it, Retry-After included, is waited out and sent again.
         const seconds = Number(exchange.response.headers.get('retry-after'));

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../package-root.js';
+import { startRateLimitPerSec } from '../spec/api-document.js';
 import { parseTrustedProxies } from './client-address.js';
 
 /** Named defaults of every setting. */
@@ -12,8 +13,8 @@ export const defaultConfig = {
   dataDir: '.data',
   /** Seconds the channel must be empty before its recording ends (domain.md: default 30, minimum 3). */
   idleTimeoutSec: 30,
-  /** Start requests per second allowed for one app_id (the recording service's own limit). */
-  rateLimitPerSec: 10,
+  /** Start requests per second allowed for one app_id (the spec's limit). */
+  rateLimitPerSec: startRateLimitPerSec,
   /** Failed authentications a minute allowed from one address, and for one app_id, each counted apart. */
   failedAuthPerMin: 30,
   sandbox: true,

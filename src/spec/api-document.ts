@@ -9,3 +9,5 @@ export const apiValidator = createSpecValidator(apiDocument);
 export const startRequestPointer = '/paths/~1v1~1cloudRecord/post/requestBody/content/application~1json/schema';
 /** The most bytes a start request's body may have (`x-maxBytes` of its request body). */
 export const startRequestMaxBytes = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/requestBody/x-maxBytes').value as number;
+/** Start requests a second one app_id may send before it is answered 429 (`x-rateLimitPerSec` of that answer). */
+export const startRateLimitPerSec = apiValidator.resolve('/paths/~1v1~1cloudRecord/post/responses/429/x-rateLimitPerSec').value as number;

@@ -104,22 +104,26 @@ export function createSpecValidator(document: OpenApiDocument): SpecValidator {
   };
 }
 
-/** Ajv's errors as `field: rule` sentences, the field being the JSON path into the instance. */
-export function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
+/**
+ * Ajv's errors as `field: rule` sentences, the field being the JSON path into the instance; an
+ * error of the instance as a whole is named `whole` (a header's value is not a body).
+ */
+export function describeErrors(errors: ErrorObject[] | null | undefined, whole = '(body)'): string[] {
   const lines = (errors ?? []).map((e) => {
     const at = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const field = (name: string) => (at ? `${at}.${name}` : name);
+    const of = (text: string) => (at || whole ? `${at || whole}: ${text}` : text);
     switch (e.keyword) {
       case 'additionalProperties':
         return `${field(String(e.params.additionalProperty))}: is not a field of this request`;
       case 'required':
         return `${field(String(e.params.missingProperty))}: is required`;
       case 'enum':
-        return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        return of(`must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
       case 'type':
-        return `${at || '(body)'}: must be ${e.params.type === 'integer' ? 'an integer (a JSON number)' : `of type ${e.params.type}`}`;
+        return of(`must be ${e.params.type === 'integer' ? 'an integer (a JSON number)' : `of type ${e.params.type}`}`);
       default:
-        return `${at || '(body)'}: ${e.message ?? e.keyword}`;
+        return of(e.message ?? e.keyword);
     }
   });
   return [...new Set(lines)];

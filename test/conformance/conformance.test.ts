@@ -5,13 +5,14 @@ import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { curlLine, formatJunit, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
+import { curlLine, formatJunit, responseProblems, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
 import { projectRoot } from '../support/prism.js';
-import { fakeFixtures, fakeProject, startFakeServer, type Flaw } from './fake-server.js';
+import { fakeFixtures, fakeProject, fakeRateLimit, startFakeServer, type Flaw } from './fake-server.js';
 
 const run = promisify(execFile);
 const bin = join(projectRoot, 'bin/cloudrec.js');
-const projectFlags = ['--app-id', fakeProject.app_id, '--project-id', fakeProject.project_id, '--sign-key', fakeProject.sign_key, '--channel', fakeProject.channel];
+const projectFlags = ['--app-id', fakeProject.app_id, '--project-id', fakeProject.project_id, '--sign-key', fakeProject.sign_key, '--channel', fakeProject.channel, '--rate-limit', String(fakeRateLimit)];
+const withProject = { credentials: fakeProject, fixtures: fakeFixtures, rateLimitPerSec: fakeRateLimit };
 const fixtureFlags = [
   '--recording-off-project', Object.values(fakeFixtures.recordingOff).join(','),
   '--no-storage-project', Object.values(fakeFixtures.noStorage).join(','),
@@ -33,7 +34,11 @@ const failedIds = (report: ConformanceReport) => report.results.filter((r) => r.
 
 const servers = new Map<Flaw, Awaited<ReturnType<typeof startFakeServer>>>();
 beforeAll(async () => {
-  for (const flaw of ['none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion', 'control-characters-in-ids', 'ignores-request-id', 'accepts-any-frame-rate'] as const) {
+  for (const flaw of [
+    'none', 'accepts-everything', 'wrong-error-shape', 'omits-task-id', 'new-task-on-repeat', 'malformed-json-500', 'ignores-exclusion', 'control-characters-in-ids',
+    'ignores-request-id', 'accepts-any-frame-rate', 'no-request-id-header', 'accepts-any-credentials', 'no-rate-limit', 'counts-identical-repeats',
+    'rate-limit-without-retry-after', 'not-found-as-text',
+  ] as const) {
     servers.set(flaw, await startFakeServer(flaw));
   }
 });
@@ -52,22 +57,52 @@ describe('cloudrec conformance', () => {
 
   // Each flaw and the checks it must fail: exactly these, so a check that blames the wrong rule fails too.
   test.each([
-    ['omits-task-id', ['credentials.success', 'credentials.identical-repeat', 'credentials.different-settings']],
+    ['omits-task-id', ['credentials.success', 'credentials.identical-repeat', 'credentials.different-settings', 'rate-limit.burst', 'rate-limit.identical-repeat-free']],
     ['new-task-on-repeat', ['credentials.identical-repeat']],
     ['malformed-json-500', ['body.malformed-json', 'body.not-an-object', 'generated.not-a-request']],
     ['ignores-exclusion', ['audio-only-and-video-only', 'generated.one-rule-broken']],
     ['control-characters-in-ids', ['app_id.pattern', 'project_id.pattern', 'generated.one-rule-broken']],
     ['ignores-request-id', ['request-id.echoed']],
     ['accepts-any-frame-rate', ['mixResolution.frame-rate']],
+    // Judged on their own rules only: 1.0 and the X-Request-Id do not fail for want of a credential check.
+    ['accepts-any-credentials', ['credentials.unknown', 'credentials.wrong-sign-key']],
+    ['no-rate-limit', ['rate-limit.burst', 'rate-limit.identical-repeat-free']],
+    ['counts-identical-repeats', ['rate-limit.identical-repeat-free']],
+    ['not-found-as-text', ['not-found.path', 'not-found.method']],
   ] as const)('a server with the flaw %s fails exactly the checks of that rule', async (flaw, expected) => {
-    const report = await runConformance({ baseUrl: url(flaw), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 100 });
+    const report = await runConformance({ baseUrl: url(flaw), ...withProject, seed: 1, runs: 100 });
     expect(report.conforms).toBe(false);
     // A check that cannot run because an earlier one failed is listed as skipped, not passed.
     expect([...failedIds(report), ...report.results.filter((r) => r.outcome === 'skipped').map((r) => r.id)].sort()).toEqual([...expected].sort());
   });
 
+  test('a 429 without Retry-After is a failure wherever it is met, named as such, the burst among them', async () => {
+    const report = await runConformance({ baseUrl: url('rate-limit-without-retry-after'), ...withProject, seed: 1, runs: 100 });
+    expect(failedIds(report)).toContain('rate-limit.burst');
+    for (const result of report.results.filter((r) => r.outcome === 'failed')) expect(result.problems, result.id).toContain('required header Retry-After is missing');
+  });
+
+  test('the report of a server missing one header on every answer is that one cause, on one screen', async () => {
+    const { code, stdout } = await cloudrec(['conformance', '--base-url', url('no-request-id-header'), ...projectFlags, ...fixtureFlags, '--seed', '1', '--runs', '40']);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^ {2}1\. required header X-Request-Id is missing: every answer, \d+ checks$/m);
+    expect(stdout).not.toMatch(/^ {2}2\. /m);
+    expect(stdout).not.toMatch(/^(PASS|FAIL) /m);
+    expect(stdout.split('\n').length).toBeLessThanOrEqual(24);
+    // Everything is still there for CI: each check, passed ones included, in the JSON report.
+    const json = await cloudrec(['conformance', '--base-url', url('no-request-id-header'), ...projectFlags, '--seed', '1', '--runs', '10', '--reporter', 'json']);
+    const report = JSON.parse(json.stdout) as ConformanceReport;
+    expect(report.results.filter((r) => r.outcome === 'failed').length).toBeGreaterThan(60);
+  });
+
+  test('--verbose lists every check, passed ones too', async () => {
+    const { stdout } = await cloudrec(['conformance', '--base-url', url('none'), '--seed', '1', '--runs', '5', '--verbose']);
+    expect(stdout).toMatch(/^PASS  layout_mode\.enum /m);
+    expect(stdout).toMatch(/^PASS  not-found\.method /m);
+  });
+
   test('a server that accepts everything fails every rule of the request, the credentials and the preconditions', async () => {
-    const report = await runConformance({ baseUrl: url('accepts-everything'), credentials: fakeProject, fixtures: fakeFixtures, seed: 1, runs: 40 });
+    const report = await runConformance({ baseUrl: url('accepts-everything'), ...withProject, seed: 1, runs: 40 });
     const failed = failedIds(report);
     for (const id of ['layout_mode.enum', 'mixResolution.odd-side', 'sign_key.required', 'unknown-field', 'audio-only-and-video-only', 'body.malformed-json', 'content-type.missing', 'credentials.unknown', 'credentials.different-settings', 'precondition.recording-off', 'precondition.empty-channel', 'generated.one-rule-broken']) {
       expect(failed).toContain(id);
@@ -82,12 +117,15 @@ describe('cloudrec conformance', () => {
     const check = report.results.find((r) => r.id === 'credentials.unknown')!;
     expect(check.outcome).toBe('failed');
     expect(check.problems).toEqual(expect.arrayContaining(['code: is required', 'message: is required', 'error: is not a field of this request']));
-    expect(report.results.filter((r) => r.group === 'request rules').every((r) => r.outcome === 'failed')).toBe(true);
+    // Every check whose answer is an error of the start operation (its 404s are answered apart).
+    const errorChecks = report.results.filter((r) => r.group === 'request rules' && !r.id.startsWith('not-found.'));
+    expect(errorChecks.filter((r) => r.outcome !== 'failed').map((r) => r.id)).toEqual([]);
   });
 
   test('each broken server makes the command exit 1 and name the failed rule, without printing the sign_key', async () => {
     for (const [flaw, rule] of [
-      ['accepts-everything', 'audio-only-and-video-only'],
+      ['accepts-everything', 'app_id.type'],
+      ['no-rate-limit', 'rate-limit.burst'],
       ['wrong-error-shape', 'credentials.unknown'],
       ['omits-task-id', 'credentials.success'],
       ['malformed-json-500', 'body.malformed-json'],
@@ -95,7 +133,8 @@ describe('cloudrec conformance', () => {
     ] as const) {
       const { code, stdout } = await cloudrec(['conformance', '--base-url', url(flaw), ...projectFlags, '--seed', '1', '--runs', '20']);
       expect(code, flaw).toBe(1);
-      expect(stdout, flaw).toMatch(new RegExp(`^FAIL  ${rule.replaceAll('.', '\\.')} `, 'm'));
+      // On its own FAIL line, or in the list of checks that share a cause.
+      expect(stdout, flaw).toMatch(new RegExp(`(^FAIL  |^ {6}(.*, )?)${rule.replaceAll('.', '\\.')}( |,|$)`, 'm'));
       expect(stdout, flaw).toMatch(/^Does not conform: /m);
       expect(stdout, flaw).not.toContain(fakeProject.sign_key);
     }
@@ -104,12 +143,12 @@ describe('cloudrec conformance', () => {
   test('reports as JUnit XML and JSON for CI', async () => {
     const junit = await cloudrec(['conformance', '--base-url', url('malformed-json-500'), '--seed', '1', '--runs', '10', '--reporter', 'junit']);
     expect(junit.code).toBe(1);
-    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="cloudrec conformance [^"]+" tests="\d+" failures="3" skipped="8"/);
+    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="cloudrec conformance [^"]+" tests="\d+" failures="3" skipped="10"/);
     expect(junit.stdout.match(/<failure /g)).toHaveLength(3);
     const json = await cloudrec(['conformance', '--base-url', url('none'), '--seed', '1', '--runs', '10', '--reporter', 'json']);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as ConformanceReport;
-    expect(report).toMatchObject({ conforms: true, seed: 1, runs: 10, summary: { failed: 0, skipped: 8 } });
+    expect(report).toMatchObject({ conforms: true, seed: 1, runs: 10, summary: { failed: 0, skipped: 10 } });
     expect(formatJunit(report)).toContain('<skipped message="needs --app-id, --project-id, --sign-key and --channel"/>');
   });
 
@@ -118,6 +157,8 @@ describe('cloudrec conformance', () => {
     expect(await cloudrec(['conformance', '--base-url', 'localhost:8787'])).toMatchObject({ code: 2, stderr: expect.stringContaining('http:// or https://') });
     expect(await cloudrec(['conformance', '--base-url', url('none'), '--app-id', 'a'])).toMatchObject({ code: 2, stderr: expect.stringContaining('missing: --project-id') });
     expect(await cloudrec(['conformance', '--base-url', url('none'), '--reporter', 'tap'])).toMatchObject({ code: 2, stderr: expect.stringContaining('table, junit or json') });
+    expect(await cloudrec(['conformance', '--base-url', url('none'), '--profile', 'prism'])).toMatchObject({ code: 2, stderr: expect.stringContaining('server or mock') });
+    expect(await cloudrec(['conformance', '--base-url', url('none'), '--rate-limit', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--rate-limit must be 1 or more') });
   });
 
   test.each([
@@ -154,7 +195,30 @@ describe('cloudrec conformance', () => {
   });
 });
 
+test('on a terminal that reports no width, the progress line shows each check id whole', async () => {
+  // `script` gives the command a terminal of width 0, as some CI consoles do.
+  const line = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} conformance --base-url ${url('none')} --seed 1 --runs 2 > /dev/null`;
+  const { stdout } = await run('script', ['-qec', line, '/dev/null'], { encoding: 'utf8' });
+  expect(stdout).toContain('ok   app_id.type\r');
+  expect(stdout).toContain('ok   layout_mode.enum\r');
+});
+
+test('a header that breaks its schema is named as a header, with its value', async () => {
+  const response = new Response('{"code":"success","task_id":1}', { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'not ok!' } });
+  const [problem] = await responseProblems('POST', '/v1/cloudRecord', response);
+  expect(problem).toMatch(/^header X-Request-Id is "not ok!": it must match pattern/);
+  expect(problem).not.toContain('(body)');
+});
+
 describe('the curl line of a check', () => {
+  test('a short sign_key is hidden in its field only, not wherever its letters occur', () => {
+    const body = JSON.stringify({ app_id: 'k-app', project_id: 'kp', sign_key: 'k', channel: 'kk' });
+    const line = curlLine('http://127.0.0.1:9/v1/cloudRecord', { contentType: 'application/json', body }, ['k']);
+    expect(line).toContain(`'{"app_id":"k-app","project_id":"kp","sign_key":"<sign_key>","channel":"kk"}'`);
+    const wrong = curlLine('http://127.0.0.1:9/v1/cloudRecord', { contentType: 'application/json', body: JSON.stringify({ sign_key: 'secret-wrong' }) }, ['secret']);
+    expect(wrong).toContain('"sign_key":"<sign_key>-wrong"');
+  });
+
   // The line's --data-raw argument, as bash reads it, must be the body the check sent.
   const sentBy = (line: string) => execFileSync('bash', ['-c', line.replace(/^curl .* --data-raw /, 'printf %s ')], { encoding: 'utf8', maxBuffer: 1 << 20 });
 

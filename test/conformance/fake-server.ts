@@ -11,7 +11,11 @@ import { parseStartRequest } from '../../src/server/start-request.js';
 
 export type Flaw =
   | 'none' | 'accepts-everything' | 'wrong-error-shape' | 'omits-task-id' | 'new-task-on-repeat' | 'malformed-json-500' | 'ignores-exclusion'
-  | 'control-characters-in-ids' | 'ignores-request-id' | 'accepts-any-frame-rate';
+  | 'control-characters-in-ids' | 'ignores-request-id' | 'accepts-any-frame-rate' | 'no-request-id-header' | 'accepts-any-credentials'
+  | 'no-rate-limit' | 'counts-identical-repeats' | 'rate-limit-without-retry-after' | 'not-found-as-text';
+
+/** The fake's start requests a second per app_id: high, so the generated checks rarely wait, yet a burst crosses it. */
+export const fakeRateLimit = 100;
 
 export const fakeProject = { app_id: 'fake-app', project_id: 'fake-project', sign_key: 'fake-key', channel: 'fake-room' };
 export const fakeFixtures = {
@@ -34,6 +38,16 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
   let unavailable = unavailableFirst;
   const active = new Map<string, { settings: string; task_id: number }>();
   let lastTaskId = 0;
+  // The times of each app's counted requests in the last second.
+  const counted = new Map<string, number[]>();
+  const rateLimited = (app: string) => {
+    const now = Date.now();
+    const times = (counted.get(app) ?? []).filter((t) => t > now - 1000);
+    counted.set(app, times);
+    if (times.length >= fakeRateLimit) return true;
+    times.push(now);
+    return false;
+  };
 
   const answer = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -45,7 +59,11 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
   };
 
   const handle = (req: IncomingMessage, raw: string, res: ServerResponse) => {
-    if (req.method !== 'POST' || req.url !== '/v1/cloudRecord') return answer(res, 404, { code: 'not_found', message: 'No such operation.' });
+    if (req.method !== 'POST' || req.url !== '/v1/cloudRecord') {
+      if (flaw !== 'not-found-as-text') return answer(res, 404, { code: 'not_found', message: 'No such operation.' });
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return res.end('Not Found');
+    }
     if (!limited) {
       limited = true;
       throw new ApiFailure('rate_limited', 'Too many requests; retry after 1 second.', { 'Retry-After': '1' });
@@ -74,17 +92,23 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
         request = JSON.parse(raw) as ReturnType<typeof parseStartRequest>;
       }
     }
-    const project = projects.find((p) => p.app_id === request.app_id && p.project_id === request.project_id && p.sign_key === request.sign_key);
+    const project =
+      projects.find((p) => p.app_id === request.app_id && p.project_id === request.project_id && p.sign_key === request.sign_key) ??
+      (flaw === 'accepts-any-credentials' ? projects[0] : undefined);
     if (!project) throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
-    if (!project.recording) throw new ApiFailure('recording_not_enabled', 'Recording is off.');
-    if (!project.storage) throw new ApiFailure('storage_not_configured', 'No storage.');
     const { sign_key: _key, ...rest } = request;
     const settings = JSON.stringify(rest);
     const task = active.get(request.channel);
-    if (task?.settings === settings) {
+    const overLimit = () => flaw !== 'no-rate-limit' && rateLimited(request.app_id);
+    if (task?.settings === settings && !(flaw === 'counts-identical-repeats' && overLimit())) {
       if (flaw === 'omits-task-id') return answer(res, 200, { code: 'success' });
       return answer(res, 200, { code: 'success', task_id: flaw === 'new-task-on-repeat' ? ++lastTaskId : task.task_id });
     }
+    if (overLimit()) {
+      throw new ApiFailure('rate_limited', 'More than the allowed requests in one second.', flaw === 'rate-limit-without-retry-after' ? {} : { 'Retry-After': '1' });
+    }
+    if (!project.recording) throw new ApiFailure('recording_not_enabled', 'Recording is off.');
+    if (!project.storage) throw new ApiFailure('storage_not_configured', 'No storage.');
     if (request.channel !== fakeProject.channel) throw new ApiFailure('channel_empty', 'Nobody is in the channel.');
     if (task) throw new ApiFailure('channel_already_recording', 'Already recording with other settings.');
     const created = { settings, task_id: ++lastTaskId };
@@ -95,7 +119,9 @@ export async function startFakeServer(flaw: Flaw, { rateLimitFirst = false, unav
   const server = createServer((req, res) => {
     // The caller's own X-Request-Id when it is a safe token, as the spec says; else a new one.
     const given = req.headers['x-request-id'];
-    res.setHeader('x-request-id', flaw !== 'ignores-request-id' && typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID());
+    if (flaw !== 'no-request-id-header') {
+      res.setHeader('x-request-id', flaw !== 'ignores-request-id' && typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID());
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
