@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the project needs: ffmpeg (the recording pipeline and its tests),
 # chromium (the docs browser test, driven by playwright-core) and a CJK font so the Chinese docs
-# render. Skips the install when everything is already there.
+# render, and PostgreSQL (the fleet's shared database; the tests start throwaway servers of it).
+# Skips the install when everything is already there.
 set -euo pipefail
-packages=(ffmpeg chromium fonts-wqy-zenhei fonts-dejavu-core)
+packages=(ffmpeg chromium fonts-wqy-zenhei fonts-dejavu-core postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,194 @@
+// Recording tasks in PostgreSQL, shared by every node. The database keeps the API's promises: ids
+// from an identity sequence, one recording task per app and channel (a partial unique index), so
+// racing starts on different nodes make one task. Each node keeps the recording tasks in memory for
+// the start path (an identical repeat reads no row), filled at start and kept true by the NOTIFY
+// every change of a task's state sends to all nodes.
+import type { ActiveTask, RecordingSettings, Task, TaskChanges, TaskState } from '../task-store.js';
+import type { BatchOutcome, NewTask } from '../task-batcher.js';
+import { PairMap } from '../pair-map.js';
+import type { Postgres, Queryable } from './connection.js';
+import { notifyChannels } from './migrations.js';
+
+interface TaskRow {
+  task_id: number;
+  app_id: string;
+  project_id: string;
+  channel: string;
+  settings: RecordingSettings;
+  state: TaskState;
+  created_at: number;
+  ended_at: number | null;
+  end_reason: Task['end_reason'];
+  failure_reason: string | null;
+  files: Task['files'];
+  progress: Task['progress'] | null;
+}
+
+const toTask = (row: TaskRow, at: number): Task => ({
+  task_id: row.task_id,
+  app_id: row.app_id,
+  project_id: row.project_id,
+  channel: row.channel,
+  state: row.state,
+  settings: row.settings,
+  created_at: new Date(row.created_at).toISOString(),
+  ended_at: row.ended_at === null ? null : new Date(row.ended_at).toISOString(),
+  end_reason: row.end_reason,
+  failure_reason: row.failure_reason,
+  files: row.files,
+  progress: row.progress ?? (row.state === 'recording' ? { step: 'recording', done: Math.max(0, (at - row.created_at) / 1000), total: 0 } : null),
+});
+
+/** What a change of a task NOTIFYs (see migrations.ts). */
+interface TaskNotice extends ActiveTask {
+  app_id: string;
+  channel: string;
+  state: TaskState;
+}
+
+const jsonColumns = new Set(['files', 'progress']);
+
+/** A channel's recording task ended between this batch's insert and its read: the batch is written again. */
+class EndedMeanwhile extends Error {}
+
+export function createPgTaskStore(db: Postgres, sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean, now: () => number = Date.now) {
+  const recording = new PairMap<ActiveTask>();
+  /** Notices that arrived while the recording tasks were being read, applied after. */
+  let queued: TaskNotice[] | undefined;
+
+  const apply = (notice: TaskNotice) => {
+    if (notice.state === 'recording') {
+      recording.set(notice.app_id, notice.channel, { task_id: notice.task_id, project_id: notice.project_id, settings: notice.settings });
+    } else if (recording.get(notice.app_id, notice.channel)?.task_id === notice.task_id) {
+      recording.delete(notice.app_id, notice.channel);
+    }
+  };
+
+  /** Reads every recording task again (at start, and after the listening connection was lost). */
+  async function reload() {
+    queued = [];
+    try {
+      const { rows } = await db.query<TaskNotice>(`SELECT task_id, app_id, project_id, channel, state, settings FROM tasks WHERE state = 'recording'`);
+      recording.clear();
+      for (const row of rows) apply(row);
+      for (const notice of queued) apply(notice);
+    } finally {
+      queued = undefined;
+    }
+  }
+
+  const byId = async (client: Queryable, taskId: number) => (await client.query<TaskRow>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
+
+  /** One attempt at createBatch. */
+  async function writeBatch(batch: NewTask[]): Promise<BatchOutcome[]> {
+    const createdAt = now();
+    const outcomes = await db.transaction(async (client) => {
+      // One statement for the batch. A row whose channel another transaction is writing waits for
+      // it; if that one commits, this row is skipped and found below as the channel's task.
+      const inserted = await client.query<TaskRow>(
+        `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
+         SELECT app_id, project_id, channel, settings, 'recording', $5
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS i(app_id, project_id, channel, settings, n)
+           ORDER BY n
+         ON CONFLICT (app_id, channel) WHERE state = 'recording' DO NOTHING
+         RETURNING *`,
+        [batch.map((t) => t.app_id), batch.map((t) => t.project_id), batch.map((t) => t.channel), batch.map((t) => JSON.stringify(t.settings)), createdAt],
+      );
+      const created = new PairMap<TaskRow>();
+      for (const row of inserted.rows) created.set(row.app_id, row.channel, row);
+      const missing = batch.filter((t) => !created.get(t.app_id, t.channel));
+      const existing = new PairMap<ActiveTask>();
+      if (missing.length) {
+        const { rows } = await client.query<TaskNotice>(
+          `SELECT t.task_id, t.app_id, t.project_id, t.channel, t.settings FROM tasks t
+             JOIN unnest($1::text[], $2::text[]) AS m(app_id, channel) USING (app_id, channel)
+            WHERE t.state = 'recording'`,
+          [missing.map((t) => t.app_id), missing.map((t) => t.channel)],
+        );
+        for (const row of rows) existing.set(row.app_id, row.channel, { task_id: row.task_id, project_id: row.project_id, settings: row.settings });
+      }
+      // The first start of a channel in the batch made its task; the others are repeats of it or conflicts.
+      const claimed = new PairMap<true>();
+      return batch.map((task): BatchOutcome => {
+        const row = created.get(task.app_id, task.channel);
+        if (row && !claimed.get(task.app_id, task.channel)) {
+          claimed.set(task.app_id, task.channel, true);
+          return { kind: 'created', task: toTask(row, createdAt) };
+        }
+        const active: ActiveTask | undefined = row ? { task_id: row.task_id, project_id: row.project_id, settings: row.settings } : existing.get(task.app_id, task.channel);
+        // Gone between the insert and the read (ended at once by another node): the batch is written again.
+        if (!active) throw new EndedMeanwhile();
+        return active.project_id === task.project_id && sameSettings(active.settings, task.settings) ? { kind: 'repeat', task: active } : { kind: 'conflict', task: active };
+      });
+    });
+    // This node knows its own tasks at once, without waiting for its NOTIFY to come back.
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'created') {
+        const { task_id, project_id, settings, app_id, channel } = outcome.task;
+        recording.set(app_id, channel, { task_id, project_id, settings });
+      }
+    }
+    return outcomes;
+  }
+
+  return {
+    /** Starts following the changes of every node, after reading the recording tasks. */
+    open: () =>
+      db.listen(
+        notifyChannels.tasks,
+        (payload) => {
+          const notice = JSON.parse(payload) as TaskNotice;
+          if (queued) queued.push(notice);
+          else apply(notice);
+        },
+        reload,
+      ),
+
+    /** The task recording the channel now, as this node last heard of it. */
+    activeTask: (appId: string, channel: string): ActiveTask | undefined => recording.get(appId, channel),
+
+    /**
+     * Writes the new tasks of one batch in one transaction: each is created, or finds the channel's
+     * recording task (its own batch's or another node's) and is a repeat of it or a conflict with it.
+     * Resolves after the COMMIT.
+     */
+    async createBatch(batch: NewTask[]): Promise<BatchOutcome[]> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await writeBatch(batch);
+        } catch (error) {
+          if (!(error instanceof EndedMeanwhile) || attempt === 3) throw error;
+        }
+      }
+    },
+
+    get: async (taskId: number): Promise<Task | undefined> => {
+      const row = await byId(db, taskId);
+      return row && toTask(row, now());
+    },
+    list: async (state?: TaskState): Promise<Task[]> => {
+      const { rows } = state
+        ? await db.query<TaskRow>('SELECT * FROM tasks WHERE state = $1 ORDER BY task_id DESC', [state])
+        : await db.query<TaskRow>('SELECT * FROM tasks ORDER BY task_id DESC');
+      const at = now();
+      return rows.map((row) => toTask(row, at));
+    },
+    /** Applies `changes` to the task and returns it; undefined when there is no such task. */
+    async update(taskId: number, changes: TaskChanges): Promise<Task | undefined> {
+      const columns = Object.keys(changes) as (keyof TaskChanges)[];
+      const values = columns.map((column) => {
+        const value = changes[column];
+        return jsonColumns.has(column) && value !== null ? JSON.stringify(value) : value;
+      });
+      const sets = columns.map((column, i) => `${column} = $${i + 2}`);
+      const { rows } = sets.length
+        ? await db.query<TaskRow>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1 RETURNING *`, [taskId, ...values])
+        : await db.query<TaskRow>('SELECT * FROM tasks WHERE task_id = $1', [taskId]);
+      const row = rows[0];
+      if (row) apply({ task_id: row.task_id, app_id: row.app_id, project_id: row.project_id, channel: row.channel, state: row.state, settings: row.settings });
+      return row && toTask(row, now());
+    },
+  };
+}
+
+export type PgTaskStore = ReturnType<typeof createPgTaskStore>;

@@ -1,0 +1,146 @@
+// The PostgreSQL store against a real PostgreSQL server (a throwaway cluster started here): the
+// schema applied once by nodes starting together, the API's promises kept by the database across
+// nodes (ids from a sequence, one recording task per channel, racing starts make one task), and
+// what each node caches kept true by the others' NOTIFYs.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
+import { isDatabaseUnavailable, openPostgres, type Postgres } from '../../src/server/postgres/connection.js';
+import { migrate } from '../../src/server/postgres/migrations.js';
+import { createPgProjectStore } from '../../src/server/postgres/project-store.js';
+import { createPgTaskStore } from '../../src/server/postgres/task-store.js';
+import { createSecretBox } from '../../src/server/secret-box.js';
+import { recordingSettings, sameSettings } from '../../src/server/start-recording.js';
+
+let server: ThrowawayPostgres;
+const opened: Postgres[] = [];
+/** A node's connection to the database. */
+const node = (name: string) => {
+  const db = openPostgres(server.url, { applicationName: name });
+  opened.push(db);
+  return db;
+};
+
+beforeAll(async () => {
+  server = await startThrowawayPostgres();
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(opened.map((db) => db.close().catch(() => {})));
+  await server?.remove();
+});
+
+/** Polls `condition` every 5 ms until it holds; resolves with the milliseconds it took (fails after `limitMs`). */
+async function within(limitMs: number, condition: () => boolean): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await sleep(5);
+  }
+  return performance.now() - started;
+}
+
+const settings = recordingSettings({ app_id: 'a', project_id: 'p', channel: 'c', sign_key: 'k' });
+const other = recordingSettings({ app_id: 'a', project_id: 'p', channel: 'c', sign_key: 'k', is_mixing_enabled: 1 });
+
+describe('the schema', () => {
+  test('five nodes starting at once apply each version once', async () => {
+    const nodes = Array.from({ length: 5 }, (_, i) => node(`migrate-${i}`));
+    const applied = await Promise.all(nodes.map((db) => migrate(db)));
+    expect(applied.filter((versions) => versions.length > 0)).toEqual([[1]]);
+    const { rows } = await nodes[0]!.query('SELECT version FROM schema_migrations');
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
+  test('a database of a newer schema is refused, naming both versions', async () => {
+    const db = node('newer');
+    await db.query('INSERT INTO schema_migrations (version) VALUES (99)');
+    await expect(migrate(db)).rejects.toThrow("The database's schema is version 99, newer than this cloudrec's 1");
+    await db.query('DELETE FROM schema_migrations WHERE version = 99');
+  });
+});
+
+describe('tasks across nodes', () => {
+  const a = () => createPgTaskStore(node('node-a'), sameSettings);
+  const b = () => createPgTaskStore(node('node-b'), sameSettings);
+
+  test('task ids come from a sequence: increasing, and never reused after a rollback', async () => {
+    const store = a();
+    const [first] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'one', settings }]);
+    const db = node('rollback');
+    await db.transaction(async (client) => {
+      await client.query(`INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at) VALUES ('ids', 'p', 'lost', '{}', 'recording', 0)`);
+      throw new Error('rolled back');
+    }).catch(() => {});
+    const [second] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'two', settings }]);
+    expect(first!.kind).toBe('created');
+    expect(second!.task.task_id).toBeGreaterThan(first!.task.task_id + 1);
+  });
+
+  test('fifty identical starts racing over two nodes make one task; each gets its task_id', async () => {
+    const [nodeA, nodeB] = [a(), b()];
+    const start = { app_id: 'race', project_id: 'p', channel: 'room', settings };
+    const outcomes = (await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? nodeA : nodeB).createBatch([start])))).flat();
+    expect(outcomes.filter((o) => o.kind === 'created')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'repeat')).toHaveLength(49);
+    expect(new Set(outcomes.map((o) => o.task.task_id)).size).toBe(1);
+    const { rows } = await node('count').query(`SELECT count(*)::int AS n FROM tasks WHERE app_id = 'race'`);
+    expect(rows[0]).toEqual({ n: 1 });
+  });
+
+  test('other settings for the channel are a conflict on any node; one batch with the channel twice makes one task', async () => {
+    const [nodeA, nodeB] = [a(), b()];
+    const [created] = await nodeA.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings }]);
+    const [conflict] = await nodeB.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings: other }]);
+    expect(conflict).toMatchObject({ kind: 'conflict', task: { task_id: created!.task.task_id } });
+    const twice = await nodeA.createBatch([
+      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
+      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
+      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings: other },
+    ]);
+    expect(twice.map((o) => o.kind)).toEqual(['created', 'repeat', 'conflict']);
+  });
+
+  test("a node learns of another node's new and ended tasks within a second", async () => {
+    const [nodeA, nodeB] = [a(), b()];
+    await nodeB.open();
+    const [created] = await nodeA.createBatch([{ app_id: 'notify', project_id: 'p', channel: 'room', settings }]);
+    const taskId = created!.task.task_id;
+    const seen = await within(1000, () => nodeB.activeTask('notify', 'room')?.task_id === taskId);
+    await nodeA.update(taskId, { state: 'uploading', ended_at: Date.now(), end_reason: 'stopped' });
+    const gone = await within(1000, () => nodeB.activeTask('notify', 'room') === undefined);
+    expect(seen + gone).toBeLessThan(1000);
+    expect(await nodeB.get(taskId)).toMatchObject({ task_id: taskId, state: 'uploading', end_reason: 'stopped' });
+  });
+});
+
+describe('projects across nodes', () => {
+  const box = createSecretBox(Buffer.alloc(32, 3));
+  const storage = { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'b', access_key_id: 'id', secret_access_key: 'secret', prefix: '', force_path_style: true };
+
+  test('a sign_key changed through one node is refused by another within a second; the storage secret is sealed at rest', async () => {
+    const [dbA, dbB] = [node('projects-a'), node('projects-b')];
+    const [nodeA, nodeB] = [createPgProjectStore(dbA, box), createPgProjectStore(dbB, box)];
+    await nodeA.put('app', 'proj', { sign_key: 'old', recording_enabled: true, storage });
+    await nodeB.open();
+    expect(nodeB.authenticate('app', 'proj', 'old')?.storage?.secret_access_key).toBe('secret');
+    await nodeA.patch('app', 'proj', { sign_key: 'new' });
+    const took = await within(1000, () => nodeB.authenticate('app', 'proj', 'old') === undefined);
+    expect(nodeB.authenticate('app', 'proj', 'new')).toBeDefined();
+    expect(took).toBeLessThan(1000);
+    const { rows } = await dbA.query<{ storage: string }>(`SELECT storage FROM projects WHERE app_id = 'app'`);
+    expect(rows[0]!.storage).not.toContain('"secret"');
+  });
+
+  test('a project created while a node was disconnected is known to it once it is back', async () => {
+    const nodeA = createPgProjectStore(node('reconnect-a'), box);
+    const nodeB = createPgProjectStore(node('reconnect-b'), box);
+    await nodeB.open();
+    await server.stop();
+    const down = await nodeA.put('app', 'later', { sign_key: 'k', recording_enabled: true, storage: null }).catch((error: unknown) => error);
+    expect(isDatabaseUnavailable(down)).toBe(true);
+    await server.start();
+    // Written once the server is back: nodeB hears of it on its new connection (or reads it when reconnecting).
+    await expect.poll(() => nodeA.put('app', 'later', { sign_key: 'k', recording_enabled: true, storage: null }).then(() => true, () => false), { timeout: 10_000 }).toBe(true);
+    await within(10_000, () => nodeB.authenticate('app', 'later', 'k') !== undefined);
+  }, 30_000);
+});
