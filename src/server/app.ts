@@ -32,7 +32,7 @@ export interface AppOptions {
   /** Called once a new task is on disk. */
   onTaskCreated?: (task: Task) => void;
   /** Ends a task's recording now; by default marks it ended and leaves it there. */
-  stopTask?: (taskId: number) => Task;
+  stopTask?: (taskId: number) => Task | Promise<Task>;
   /** Where the JSON log lines go (standard output by default). */
   logStream?: { write(line: string): void };
   now?: () => number;
@@ -221,7 +221,7 @@ export function buildApp(options: AppOptions) {
               });
               let answer;
               try {
-                answer = handler(request);
+                answer = await handler(request);
               } catch (error) {
                 // A change that cannot be stored (a full disk) is the client's to retry, as a start's is.
                 if (!isOutOfSpace(error)) throw error;

@@ -19,13 +19,15 @@ export interface MemberPresence {
   to: number | undefined;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
 export interface ChannelSource {
-  /** The users in the channel now, first to join first. */
+  /** The users in the channel now, first to join first: at once, as a start needs it. */
   members(appId: string, channel: string): ChannelMember[];
   /** Every stretch of time users were in the channel that overlaps [from, to], in join order. */
-  presences(appId: string, channel: string, from: number, to: number): MemberPresence[];
+  presences(appId: string, channel: string, from: number, to: number): MaybePromise<MemberPresence[]>;
   /** When the channel last became empty (ms), or undefined while someone is in it. */
-  emptySince(appId: string, channel: string): number | undefined;
+  emptySince(appId: string, channel: string): MaybePromise<number | undefined>;
   /** Calls `listener` after each join or leave, so a watcher looks at that channel alone, not at every channel. */
   watch?(listener: (appId: string, channel: string) => void): void;
 }

@@ -198,7 +198,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   } catch (error) {
     return cannotListen(addressProblem(error, 'the API', config.host, config.port, 'port'));
   }
-  runner.start();
+  await runner.start();
   console.log(banner(address, signKey, config));
 }
 

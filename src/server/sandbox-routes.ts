@@ -3,26 +3,40 @@
 import type {
   SchemaMemberSettings as MemberSettings,
   SchemaProjectPatch as ProjectPatch,
-  SchemaProjectSettings as ProjectSettings,
+  SchemaProjectSettings as SandboxProjectSettings,
 } from '../../generated/sandbox-types.js';
-import type { ChannelMember } from './channel-source.js';
+import type { ChannelMember, ChannelSource } from './channel-source.js';
 import { MediaFileError, resolveMediaFile } from './media-folder.js';
-import { storageSummary, type Project, type ProjectStore, type StorageSettings } from './project-store.js';
-import type { SandboxChannels } from './sandbox-channels.js';
+import { storageSummary, type Project, type ProjectSettings, type StorageSettings } from './project-store.js';
+import type { MemberSettings as StoredMemberSettings } from './sandbox-channels.js';
 import { SandboxFailure, type SpecRequest } from './spec-request.js';
-import type { Task, TaskStore } from './task-store.js';
+import type { Task, TaskState } from './task-store.js';
 
+type MaybePromise<T> = T | Promise<T>;
+
+/** The stores the sandbox works on: the embedded ones answer at once, PostgreSQL's with a promise. */
 export interface SandboxDeps {
-  projects: ProjectStore;
-  channels: SandboxChannels;
-  tasks: TaskStore;
+  projects: {
+    get(appId: string, projectId: string): Readonly<Project> | undefined;
+    put(appId: string, projectId: string, settings: ProjectSettings): MaybePromise<Project>;
+    patch(appId: string, projectId: string, changes: Partial<ProjectSettings>): MaybePromise<Project | undefined>;
+  };
+  channels: {
+    source: ChannelSource;
+    join(appId: string, channel: string, uid: number, settings: StoredMemberSettings): MaybePromise<ChannelMember>;
+    leave(appId: string, channel: string, uid: number): MaybePromise<boolean>;
+  };
+  tasks: {
+    get(taskId: number): MaybePromise<Task | undefined>;
+    list(state?: TaskState): MaybePromise<Task[]>;
+  };
   /** Ends a task's recording now (a stop call). */
-  stopTask: (taskId: number) => Task;
+  stopTask: (taskId: number) => MaybePromise<Task>;
   /** The folder whose files users may publish. */
   mediaDir: string;
 }
 
-type Handler = (request: SpecRequest) => { status: number; body?: unknown };
+type Handler = (request: SpecRequest) => Promise<{ status: number; body?: unknown }>;
 
 const projectView = (p: Project) => ({ ...p, storage: storageSummary(p.storage) });
 const memberView = (m: ChannelMember) => ({
@@ -38,32 +52,32 @@ const notFound = (what: string) => new SandboxFailure(404, 'not_found', `There i
 
 /** The handler of each sandbox operation, by operationId. */
 export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
-  const task = (taskId: number) => deps.tasks.get(taskId) ?? throwing(notFound(`task ${taskId}`));
+  const task = async (taskId: number) => (await deps.tasks.get(taskId)) ?? throwing(notFound(`task ${taskId}`));
   return {
-    getProject: ({ params }) => {
+    getProject: async ({ params }) => {
       const project = deps.projects.get(params.app_id as string, params.project_id as string);
       if (!project) throw notFound(`project ${String(params.project_id)} of app ${String(params.app_id)}`);
       return { status: 200, body: projectView(project) };
     },
-    putProject: ({ params, body }) => {
-      const settings = body as ProjectSettings;
-      const project = deps.projects.put(params.app_id as string, params.project_id as string, {
+    putProject: async ({ params, body }) => {
+      const settings = body as SandboxProjectSettings;
+      const project = await deps.projects.put(params.app_id as string, params.project_id as string, {
         sign_key: settings.sign_key,
         recording_enabled: settings.recording_enabled ?? true,
         storage: (settings.storage ?? null) as StorageSettings | null,
       });
       return { status: 200, body: projectView(project) };
     },
-    patchProject: ({ params, body }) => {
+    patchProject: async ({ params, body }) => {
       const changes = body as ProjectPatch;
-      const project = deps.projects.patch(params.app_id as string, params.project_id as string, {
+      const project = await deps.projects.patch(params.app_id as string, params.project_id as string, {
         ...changes,
         storage: changes.storage as StorageSettings | null | undefined,
       });
       if (!project) throw notFound(`project ${String(params.project_id)} of app ${String(params.app_id)}`);
       return { status: 200, body: projectView(project) };
     },
-    getChannel: ({ params }) => ({
+    getChannel: async ({ params }) => ({
       status: 200,
       body: {
         app_id: params.app_id,
@@ -71,7 +85,7 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
         members: deps.channels.source.members(params.app_id as string, params.channel as string).map(memberView),
       },
     }),
-    joinChannel: ({ params, body }) => {
+    joinChannel: async ({ params, body }) => {
       const settings = body as Required<Omit<MemberSettings, 'media_file'>> & MemberSettings;
       if (settings.media_file !== undefined) {
         try {
@@ -81,20 +95,20 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
           throw error;
         }
       }
-      const member = deps.channels.join(params.app_id as string, params.channel as string, params.uid as number, settings);
+      const member = await deps.channels.join(params.app_id as string, params.channel as string, params.uid as number, settings);
       return { status: 200, body: memberView(member) };
     },
-    leaveChannel: ({ params }) => {
-      if (!deps.channels.leave(params.app_id as string, params.channel as string, params.uid as number)) {
+    leaveChannel: async ({ params }) => {
+      if (!(await deps.channels.leave(params.app_id as string, params.channel as string, params.uid as number))) {
         throw notFound(`user ${String(params.uid)} in channel ${String(params.channel)}`);
       }
       return { status: 204 };
     },
-    listTasks: ({ query }) => ({ status: 200, body: { tasks: deps.tasks.list(query.state as Task['state'] | undefined) } }),
-    getTask: ({ params }) => ({ status: 200, body: task(params.task_id as number) }),
-    stopTask: ({ params }) => {
-      task(params.task_id as number);
-      return { status: 200, body: deps.stopTask(params.task_id as number) };
+    listTasks: async ({ query }) => ({ status: 200, body: { tasks: await deps.tasks.list(query.state as Task['state'] | undefined) } }),
+    getTask: async ({ params }) => ({ status: 200, body: await task(params.task_id as number) }),
+    stopTask: async ({ params }) => {
+      await task(params.task_id as number);
+      return { status: 200, body: await deps.stopTask(params.task_id as number) };
     },
   };
 }

@@ -13,8 +13,8 @@ import { UploadError } from '../storage/upload-error.js';
 import type { ChannelSource } from './channel-source.js';
 import { resolveMediaFile } from './media-folder.js';
 import { isOutOfSpace } from './storage-errors.js';
-import type { ProjectStore } from './project-store.js';
-import type { Task, TaskStore } from './task-store.js';
+import type { Project } from './project-store.js';
+import type { Task, TaskChanges, TaskState } from './task-store.js';
 
 type EndReason = NonNullable<Task['end_reason']>;
 type TaskFile = Task['files'][number];
@@ -26,9 +26,19 @@ export interface RunnerLog {
   error(fields: object, message: string): void;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
+/** What the runner reads and writes of the tasks: the embedded store answers at once, PostgreSQL's with a promise. */
+export interface RunnerTasks {
+  get(taskId: number): MaybePromise<Task | undefined>;
+  activeFor(appId: string, channel: string): MaybePromise<Task | undefined>;
+  list(state?: TaskState): MaybePromise<Task[]>;
+  update(taskId: number, changes: TaskChanges): MaybePromise<Task | undefined>;
+}
+
 export interface TaskRunnerDeps {
-  tasks: TaskStore;
-  projects: ProjectStore;
+  tasks: RunnerTasks;
+  projects: { get(appId: string, projectId: string): Readonly<Project> | undefined };
   channels: ChannelSource;
   log: RunnerLog;
   /** Where files wait until their upload is confirmed, one folder per task. */
@@ -83,13 +93,13 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
 
   const folder = (taskId: number) => join(deps.recordingsDir, String(taskId));
 
-  /** Records progress; best effort, so a full disk never ends the work it reports on. */
+  /** Records progress; best effort, so a full disk or a database away for a moment never ends the work it reports on. */
   function setProgress(taskId: number, step: string, done: number, total: number) {
-    try {
-      deps.tasks.update(taskId, { progress: { step, done, total } });
-    } catch (error) {
-      if (!isOutOfSpace(error)) throw error;
-    }
+    Promise.resolve()
+      .then(() => deps.tasks.update(taskId, { progress: { step, done, total } }))
+      .catch((error: unknown) => {
+        if (!isOutOfSpace(error)) deps.log.warn({ task_id: taskId, reason: (error as Error).message }, 'progress not recorded');
+      });
     const t = now();
     if (t - (lastProgressLog.get(taskId) ?? 0) >= progressLogMs) {
       lastProgressLog.set(taskId, t);
@@ -97,27 +107,26 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     }
   }
 
-  function fail(taskId: number, reason: string) {
-    deps.tasks.update(taskId, { state: 'failed', failure_reason: reason, progress: null });
+  async function fail(taskId: number, reason: string) {
+    await deps.tasks.update(taskId, { state: 'failed', failure_reason: reason, progress: null });
     deps.log.warn({ task_id: taskId, state: 'failed', reason }, 'task failed');
   }
 
   /** Ends a task's recording now and starts making its files. */
-  function end(taskId: number, reason: EndReason): Task {
-    const task = deps.tasks.get(taskId)!;
+  async function end(taskId: number, reason: EndReason): Promise<Task> {
+    const task = (await deps.tasks.get(taskId))!;
     if (task.state !== 'recording') return task;
-    const ended = deps.tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: reason, progress: null });
+    const ended = (await deps.tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: reason, progress: null }))!;
     deps.log.info({ task_id: taskId, state: 'finalizing', end_reason: reason }, 'recording ended');
     if (reason !== 'shutdown') work(taskId);
     return ended;
   }
 
   /** The recording's timeline: who was in the channel when, in seconds from the task's start. */
-  function planFor(task: Task): RecordingPlan {
+  async function planFor(task: Task): Promise<RecordingPlan> {
     const from = Date.parse(task.created_at);
     const to = Date.parse(task.ended_at!);
-    const spans = deps.channels
-      .presences(task.app_id, task.channel, from, to)
+    const spans = (await deps.channels.presences(task.app_id, task.channel, from, to))
       .map((p) => ({
         publisher: {
           uid: p.member.uid,
@@ -140,13 +149,13 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     const dir = folder(task.task_id);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const plan = planFor(task);
+    const plan = await planFor(task);
     const made = await inRenderSlot((): Promise<MadeFile[]> => {
       if (shutdown.signal.aborted) throw new Aborted();
       return render(plan, dir, { signal: shutdown.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
     });
     if (made.length === 0) {
-      fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
+      await fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
       rmSync(dir, { recursive: true, force: true });
       return;
     }
@@ -161,14 +170,14 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       duration_sec: f.duration_sec,
       uploaded: false,
     }));
-    deps.tasks.update(task.task_id, { state: 'uploading', files, progress: null });
+    await deps.tasks.update(task.task_id, { state: 'uploading', files, progress: null });
     deps.log.info({ task_id: task.task_id, state: 'uploading', files: files.map((f) => `${f.name} (${f.bytes} bytes, ${f.duration_sec} s)`) }, 'files made');
   }
 
   async function uploadAll(task: Task) {
     const project = deps.projects.get(task.app_id, task.project_id);
     if (!project?.storage) {
-      fail(task.task_id, `Project ${task.project_id} has no storage settings any more; the files are kept in ${folder(task.task_id)}.`);
+      await fail(task.task_id, `Project ${task.project_id} has no storage settings any more; the files are kept in ${folder(task.task_id)}.`);
       return;
     }
     const storage = project.storage;
@@ -191,7 +200,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       } catch (error) {
         if (shutdown.signal.aborted) throw new Aborted();
         if (error instanceof UploadError && error.permanent) {
-          fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
+          await fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
           return;
         }
         // Transient and still failing: keep the task uploading and try again later, never drop it.
@@ -199,13 +208,13 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         deps.log.warn({ task_id: task.task_id, file: file.name, retry_in_ms: uploadPauseMs, reason }, 'upload paused');
         setProgress(task.task_id, `waiting to retry the upload of ${file.name}`, 0, 0);
         await pause(uploadPauseMs);
-        return uploadAll(deps.tasks.get(task.task_id)!);
+        return uploadAll((await deps.tasks.get(task.task_id))!);
       }
       files[i] = { ...file, uploaded: true };
-      deps.tasks.update(task.task_id, { files });
+      await deps.tasks.update(task.task_id, { files });
       rmSync(path, { force: true });
     }
-    deps.tasks.update(task.task_id, { state: 'completed', progress: null });
+    await deps.tasks.update(task.task_id, { state: 'completed', progress: null });
     rmSync(folder(task.task_id), { recursive: true, force: true });
     deps.log.info({ task_id: task.task_id, state: 'completed', objects: files.map((f) => f.object_key) }, 'task completed');
   }
@@ -222,10 +231,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     if (working.has(taskId) || shutdown.signal.aborted) return;
     const run = (async () => {
       try {
-        let task = deps.tasks.get(taskId)!;
+        let task = (await deps.tasks.get(taskId))!;
         if (task.state === 'finalizing') {
           await finalize(task);
-          task = deps.tasks.get(taskId)!;
+          task = (await deps.tasks.get(taskId))!;
         }
         if (task.state === 'uploading') await uploadAll(task);
       } catch (error) {
@@ -241,7 +250,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
           return;
         }
         try {
-          fail(taskId, `Making the files failed: ${reason}`);
+          await fail(taskId, `Making the files failed: ${reason}`);
         } catch (failing) {
           deps.log.error({ task_id: taskId, reason, err: failing }, 'task could not be marked failed; it will be tried again');
         }
@@ -259,11 +268,11 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
    * not grow with the number of recordings. (A source that cannot be watched is looked at whole.)
    */
   const emptyChannels = new Map<number, number>();
-  function channelChanged(appId: string, channel: string) {
+  async function channelChanged(appId: string, channel: string) {
     try {
-      const task = deps.tasks.activeFor(appId, channel);
+      const task = await deps.tasks.activeFor(appId, channel);
       if (!task) return;
-      const since = deps.channels.emptySince(appId, channel);
+      const since = await deps.channels.emptySince(appId, channel);
       if (since === undefined) emptyChannels.delete(task.task_id);
       else emptyChannels.set(task.task_id, Math.max(since, Date.parse(task.created_at)));
     } catch (error) {
@@ -274,11 +283,14 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   }
   /** Every recording's channel, looked at once: at start, and after a failure or a source that cannot be watched. */
   let sweepDue = true;
-  function sweep() {
+  async function sweep() {
     emptyChannels.clear();
-    for (const task of deps.tasks.list('recording')) channelChanged(task.app_id, task.channel);
     sweepDue = !deps.channels.watch;
+    for (const task of await deps.tasks.list('recording')) await channelChanged(task.app_id, task.channel);
   }
+
+  /** Tasks left finalizing or uploading, oldest first. */
+  const unfinished = async () => [...(await deps.tasks.list('finalizing')), ...(await deps.tasks.list('uploading'))].reverse();
 
   /**
    * Ends recordings whose channel has been empty for the idle timeout (a recording's progress is
@@ -286,18 +298,20 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
    * takes up tasks left finalizing or uploading. Runs on a timer: it never throws.
    */
   let lastResume = now();
-  function tick() {
+  /** The tick running now, if any: one at a time, however slow the database. */
+  let ticking: Promise<void> | undefined;
+  async function tickOnce() {
     const t = now();
     try {
-      if (sweepDue) sweep();
+      if (sweepDue) await sweep();
       for (const [taskId, since] of emptyChannels) {
         if (t - since < deps.idleTimeoutSec * 1000) continue;
-        end(taskId, 'idle_timeout');
+        await end(taskId, 'idle_timeout');
         emptyChannels.delete(taskId);
       }
       if (t - lastResume >= resumeEveryMs) {
         lastResume = t;
-        for (const task of [...deps.tasks.list('finalizing'), ...deps.tasks.list('uploading')].reverse()) work(task.task_id);
+        for (const task of await unfinished()) work(task.task_id);
       }
     } catch (error) {
       // A full disk or a failing database: the next tick looks at every recording again.
@@ -305,24 +319,29 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       deps.log.error({ err: error, out_of_space: isOutOfSpace(error) }, 'checking the recordings failed; trying again');
     }
   }
+  const tick = () => {
+    ticking ??= tickOnce().finally(() => (ticking = undefined));
+    return ticking;
+  };
 
   return {
     /** Resumes tasks a previous run left finalizing or uploading, and starts watching recordings. */
-    start() {
-      for (const task of [...deps.tasks.list('finalizing'), ...deps.tasks.list('uploading')].reverse()) {
+    async start() {
+      for (const task of await unfinished()) {
         deps.log.info({ task_id: task.task_id, state: task.state }, 'resuming task');
         work(task.task_id);
       }
-      deps.channels.watch?.(channelChanged);
-      tick();
-      timer = setInterval(tick, tickMs);
+      deps.channels.watch?.((appId, channel) => void channelChanged(appId, channel));
+      timer = setInterval(() => void tick(), tickMs);
+      await tick();
     },
     /** Ends a task's recording now (a stop call). */
-    stop: (taskId: number): Task => end(taskId, 'stopped'),
+    stop: (taskId: number): Promise<Task> => end(taskId, 'stopped'),
     /** Ends every recording (end reason `shutdown`), stops work in progress and waits for it. */
     async shutdown() {
       clearInterval(timer);
-      for (const task of deps.tasks.list('recording')) end(task.task_id, 'shutdown');
+      await ticking;
+      for (const task of await deps.tasks.list('recording')) await end(task.task_id, 'shutdown');
       shutdown.abort();
       await Promise.allSettled(working.values());
     },

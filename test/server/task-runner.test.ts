@@ -75,7 +75,7 @@ describe('the task runner', () => {
     const { clock, channels, tasks, plans, newTask, runner } = arrange(okUpload);
     channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
     const task = newTask();
-    runner.start();
+    await runner.start();
     clock.t += 4_000;
     channels.leave('app', 'room', 7);
     clock.t += 29_000;
@@ -105,7 +105,7 @@ describe('the task runner', () => {
     clock.t += 1_000;
     channels.leave('app', 'room', 1);
     clock.t += 2_000;
-    runner.stop(task.task_id);
+    await runner.stop(task.task_id);
     await runner.idle();
     expect(plans[0]!.spans.map((s) => [s.publisher.uid, s.from, s.to])).toEqual([
       [1, 0, 3],
@@ -118,7 +118,7 @@ describe('the task runner', () => {
     const { channels, tasks, newTask, runner } = arrange(okUpload);
     const task = newTask('silent-room');
     channels.join('app', 'other', 1, { audio: true, video: true, dual_stream: false });
-    runner.stop(task.task_id);
+    await runner.stop(task.task_id);
     await runner.idle();
     expect(tasks.get(task.task_id)).toMatchObject({ state: 'failed', failure_reason: expect.stringContaining('silent-room') });
   });
@@ -131,7 +131,7 @@ describe('the task runner', () => {
     channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
     const task = newTask();
     clock.t += 2_000;
-    runner.stop(task.task_id);
+    await runner.stop(task.task_id);
     await runner.idle();
     const failed = tasks.get(task.task_id)!;
     expect(failed.state).toBe('failed');
@@ -144,12 +144,12 @@ describe('the task runner', () => {
     const { db, clock, channels, tasks, newTask, runner, deps, recordingsDir } = arrange(okUpload);
     channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
     const task = newTask();
-    runner.start();
+    await runner.start();
     clock.t += 2_000;
     await runner.shutdown();
     expect(tasks.get(task.task_id)).toMatchObject({ state: 'finalizing', end_reason: 'shutdown' });
     const next = createTaskRunner(deps);
-    next.start();
+    await next.start();
     await next.idle();
     expect(tasks.get(task.task_id)).toMatchObject({ state: 'completed', end_reason: 'shutdown' });
     expect(existsSync(join(recordingsDir, String(task.task_id)))).toBe(false);
@@ -172,13 +172,13 @@ describe('the task runner', () => {
     channels.join('app', 'room', 1, { audio: true, video: true, dual_stream: false });
     const task = newTask();
     clock.t += 2_000;
-    runner.stop(task.task_id);
+    await runner.stop(task.task_id);
     while (tasks.get(task.task_id)!.state !== 'uploading') await new Promise((r) => setTimeout(r, 10));
     await runner.shutdown();
     expect(tasks.get(task.task_id)!.state).toBe('uploading');
     blockUntilAbort = false;
     const next = createTaskRunner(deps);
-    next.start();
+    await next.start();
     await next.idle();
     expect(tasks.get(task.task_id)!.state).toBe('completed');
     expect(keys).toEqual([`pre/proj/room/${task.task_id}/mix.mp4`]);
@@ -197,8 +197,8 @@ async function recordThenStop(
   channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
   const task = newTask();
   clock.t += 3_000;
-  paused.start();
-  paused.stop(task.task_id);
+  await paused.start();
+  await paused.stop(task.task_id);
   await paused.idle();
   return { paused, task };
 }
@@ -229,7 +229,7 @@ describe('the task runner on a full disk', () => {
       const task = newTask();
       clock.t += 2_000;
       channels.leave('app', 'room', 7);
-      watching.start();
+      await watching.start();
       clock.t += 60_000; // past the idle timeout: the tick tries to end it, and cannot write
       while (!errors.includes('checking the recordings failed; trying again')) await new Promise((r) => setTimeout(r, 20));
       expect(tasks.get(task.task_id)!.state).toBe('recording');
@@ -286,7 +286,7 @@ describe('the task runner on a full disk', () => {
     const { clock, channels, tasks, newTask, runner, db } = arrange(okUpload);
     channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
     const task = newTask();
-    runner.start();
+    await runner.start();
     clock.t += 12_500;
     await new Promise((r) => setTimeout(r, 600)); // a tick or more
     expect(db.prepare('SELECT progress FROM tasks WHERE task_id = ?').get(task.task_id)).toEqual({ progress: null });
@@ -309,11 +309,12 @@ describe('the task runner with many recordings', () => {
       return emptySince(appId, channel);
     };
     const watching = createTaskRunner(deps);
-    watching.start();
+    await watching.start();
     expect(looks).toBe(1000); // once each, at start
     await new Promise((r) => setTimeout(r, 1_200)); // two ticks or more
     expect(looks).toBe(1000);
     channels.leave('app', 'room-7', 1);
+    await new Promise((r) => setImmediate(r));
     expect(looks).toBe(1001); // that channel alone
     expect(tasks.list('recording')).toHaveLength(1000);
     await watching.shutdown();
@@ -341,11 +342,11 @@ describe('rendering', () => {
       return newTask(`room-${i}`);
     });
     clock.t += 2_000;
-    runner.start();
-    for (const task of tasks) runner.stop(task.task_id);
+    await runner.start();
+    for (const task of tasks) await runner.stop(task.task_id);
     await runner.idle();
     expect(most).toBe(slots);
-    expect(deps.tasks.list('completed')).toHaveLength(4);
+    expect(await deps.tasks.list('completed')).toHaveLength(4);
     await runner.shutdown();
   });
 });
