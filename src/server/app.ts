@@ -11,22 +11,25 @@ import type { Db } from './database.js';
 import { clientAddress, isTrustedProxy, parseTrustedProxies } from './client-address.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
 import { clientError, frameworkError } from './framework-answers.js';
-import { createProjectStore, type StorageSettings } from './project-store.js';
+import type { StorageSettings } from './project-store.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { SecretBox } from './secret-box.js';
-import { createSandboxChannels } from './sandbox-channels.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
+import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { checkedAnswer, createStartEndpoint } from './start-endpoint.js';
 import { sameSettings } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
 import { registerStaticRoutes } from './static-routes.js';
-import { createTaskStore, type Task } from './task-store.js';
+import { sqliteStores, type Stores } from './stores.js';
+import type { Task } from './task-store.js';
 
 export interface AppOptions {
   config: Config;
-  db: Db;
+  /** What the server keeps: by default the embedded database `db`'s. */
+  stores?: Stores;
+  db?: Db;
   /** Why storage settings cannot be used (nothing when they can). */
   storageProblems?: (storage: StorageSettings) => string[];
   /** Called once a new task is on disk. */
@@ -65,10 +68,8 @@ const tooManyWrongTokens = (wait: number) =>
 /** Builds the app; the caller listens (or injects) and closes it. */
 export function buildApp(options: AppOptions) {
   const now = options.now ?? Date.now;
-  const { config, db } = options;
-  const projects = createProjectStore(db, options.secretBox);
-  const channels = createSandboxChannels(db, now);
-  const tasks = createTaskStore(db, now);
+  const { config } = options;
+  const { projects, channels, tasks } = options.stores ?? sqliteStores(options.db!, options.secretBox, now);
   const refusal = options.refusal ?? (() => undefined);
   const batcher = createTaskBatcher(tasks, sameSettings, refusal);
   const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
@@ -196,9 +197,9 @@ export function buildApp(options: AppOptions) {
   if (config.sandbox) {
     const stopTask =
       options.stopTask ??
-      ((taskId: number) => {
-        const task = tasks.get(taskId)!;
-        return task.state === 'recording' ? tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }) : task;
+      (async (taskId: number) => {
+        const task = (await tasks.get(taskId))!;
+        return task.state === 'recording' ? (await tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }))! : task;
       });
     const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: mediaFolder(config) });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
@@ -223,7 +224,10 @@ export function buildApp(options: AppOptions) {
               try {
                 answer = await handler(request);
               } catch (error) {
-                // A change that cannot be stored (a full disk) is the client's to retry, as a start's is.
+                // A change that cannot be stored (a full disk, a database away) is the client's to retry, as a start's is.
+                if (isDatabaseUnavailable(error)) {
+                  throw new SandboxFailure(503, 'service_unavailable', 'The service cannot reach its database now. Retry after 2 seconds.', { 'Retry-After': '2' });
+                }
                 if (!isOutOfSpace(error)) throw error;
                 throw new SandboxFailure(503, 'service_unavailable', 'The service cannot store changes now: its disk is full. Retry after 30 seconds.', { 'Retry-After': '30' });
               }

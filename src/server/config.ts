@@ -43,6 +43,10 @@ export const defaultConfig = {
   mediaDir: '',
   /** The built docs, served at /docs: where `npm run docs` puts them, or those the server package ships. */
   docsDir: join(packageRoot, 'docs'),
+  /** A PostgreSQL database shared by a fleet of nodes (postgres://…); empty: the embedded SQLite file in the data folder. */
+  databaseUrl: '',
+  /** What this node does: `api` answers HTTP, `worker` records, renders and uploads, `all` both. */
+  role: 'all' as 'api' | 'worker' | 'all',
 };
 
 export type Config = typeof defaultConfig;
@@ -72,6 +76,9 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   secretKey: { env: 'CLOUDREC_SECRET_KEY', parse: (v) => text(v), secret: true },
   adminToken: { env: 'CLOUDREC_ADMIN_TOKEN', parse: (v) => token(v), secret: true },
   docsDir: { env: 'CLOUDREC_DOCS_DIR', parse: (v) => text(v) },
+  // Secret: its password is never echoed.
+  databaseUrl: { env: 'CLOUDREC_DATABASE_URL', parse: (v) => databaseUrl(v), secret: true },
+  role: { env: 'CLOUDREC_ROLE', parse: (v) => oneOf(v, ['api', 'worker', 'all'] as const) },
 };
 
 /** The environment variable of each setting, for the README and error messages. */
@@ -101,6 +108,18 @@ function integer(v: unknown, min: number, max: number): number {
     throw new Error(`must be an integer from ${min} to ${max}`);
   }
   return n;
+}
+function databaseUrl(v: unknown): string {
+  if (typeof v !== 'string') throw new Error('must be a postgres:// URL');
+  if (v === '') return v;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error('must be a postgres:// URL, e.g. postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error(`must be a postgres:// URL, not ${url.protocol}//`);
+  return v;
 }
 function flag(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
@@ -149,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const loaded = config as Config;
+  // Nodes of other roles share the work through the database; alone with its own file, a node does both.
+  if (loaded.role !== 'all' && !loaded.databaseUrl) {
+    throw new ConfigError(`CLOUDREC_ROLE: ${loaded.role} needs a database shared with the other nodes (CLOUDREC_DATABASE_URL); with the embedded database a server is always all`);
+  }
   // On another address than loopback, anyone on the network could drive the sandbox.
   if (loaded.sandbox && !loaded.adminToken && !isLoopback(loaded.host)) {
     throw new ConfigError(

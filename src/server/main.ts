@@ -9,24 +9,23 @@ import { ConfigError, loadConfig, mediaFolder, settingVariables, type Config } f
 import { DatabaseError, openDatabase, statement, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
-import type { createProjectStore } from './project-store.js';
-import type { createSandboxChannels } from './sandbox-channels.js';
+import type { PgStores } from './postgres/open-stores.js';
+import { isDatabaseUnavailable } from './postgres/unavailable.js';
+import { sqliteStores, type Stores } from './stores.js';
 import { createTaskRunner } from './task-runner.js';
+
+type MaybePromise<T> = T | Promise<T>;
 
 export const demo = { appId: 'demo-app', projectId: 'demo-project', channel: 'demo-room', uids: [1001, 1002] };
 
 /** Creates the demo project and its channel's users on first run; returns the demo sign_key. */
-function ensureDemo(
-  db: Db,
-  projects: ReturnType<typeof createProjectStore>,
-  channels: ReturnType<typeof createSandboxChannels>,
-  storageEndpoint: string,
-): string {
-  const stored = statement<[], { value: string }>(db, `SELECT value FROM meta WHERE key = 'demo_sign_key'`).get();
-  if (stored) return stored.value;
+async function ensureDemo(stores: Stores, claimMeta: (key: string, value: string) => MaybePromise<string>, storageEndpoint: string): Promise<string> {
   // Hex, so the key never starts with a dash that a command line would read as an option.
-  const signKey = randomBytes(16).toString('hex');
-  projects.put(demo.appId, demo.projectId, {
+  const fresh = randomBytes(16).toString('hex');
+  // The demo key is printed at every start, so it is kept; real projects keep only a hash.
+  const signKey = await claimMeta('demo_sign_key', fresh);
+  if (signKey !== fresh) return signKey;
+  await stores.projects.put(demo.appId, demo.projectId, {
     sign_key: signKey,
     recording_enabled: true,
     storage: {
@@ -39,16 +38,20 @@ function ensureDemo(
       force_path_style: true,
     },
   });
-  demo.uids.forEach((uid, i) => channels.join(demo.appId, demo.channel, uid, { audio: true, video: true, dual_stream: i === 0 }));
-  // The demo key is printed at every start, so it is kept; real projects keep only a hash.
-  statement<[string]>(db, `INSERT INTO meta (key, value) VALUES ('demo_sign_key', ?)`).run(signKey);
+  for (const [i, uid] of demo.uids.entries()) await stores.channels.join(demo.appId, demo.channel, uid, { audio: true, video: true, dual_stream: i === 0 });
   return signKey;
 }
 
-function banner(url: string, signKey: string | undefined, config: Config): string {
+/** The embedded database's shared values (the demo key): set once, then read. */
+const sqliteMeta = (db: Db) => (key: string, value: string) => {
+  statement<[string, string]>(db, 'INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  return statement<[string], { value: string }>(db, 'SELECT value FROM meta WHERE key = ?').get(key)!.value;
+};
+
+function banner(url: string, signKey: string | undefined, config: Config, data: string): string {
   const lines = [
-    `cloudrec reference server on ${url}`,
-    `  API spec:  ${url}/openapi.json   docs: ${url}/docs   data: ${resolve(config.dataDir)}`,
+    `cloudrec reference server on ${url}${config.databaseUrl ? ` (${config.role === 'all' ? 'API and recording' : 'API'} node of a fleet)` : ''}`,
+    `  API spec:  ${url}/openapi.json   docs: ${url}/docs   data: ${data}`,
   ];
   if (signKey) {
     const body = JSON.stringify({ app_id: demo.appId, project_id: demo.projectId, channel: demo.channel, sign_key: signKey });
@@ -91,6 +94,42 @@ function addressProblem(error: unknown, what: string, host: string, port: number
   }
 }
 
+/** The database a node keeps its stores in, opened: the embedded file, or the fleet's PostgreSQL. */
+interface OpenedDatabase {
+  stores: Stores;
+  /** Sets a shared value unless it is set; returns the one that holds. */
+  claimMeta: (key: string, value: string) => MaybePromise<string>;
+  close(): MaybePromise<void>;
+  /** Where the data is, for the banner. */
+  where: string;
+}
+
+/** The fleet's database with the password left out, for messages and the banner. */
+const withoutPassword = (url: string) => {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+};
+
+/** How long a node waits at start for a database that cannot be reached (starting too, say) before it gives up. */
+const databaseWaitMs = 30_000;
+
+async function openFleetDatabase(config: Config, box: SecretBox, log: (message: string) => void): Promise<OpenedDatabase> {
+  const { openPgStores } = await import('./postgres/open-stores.js');
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const stores: PgStores = await openPgStores(config.databaseUrl, box, { applicationName: `cloudrec ${config.role} ${process.pid}` });
+      if (stores.applied.length) log(`database schema: applied version${stores.applied.length > 1 ? 's' : ''} ${stores.applied.join(', ')}`);
+      return { stores, claimMeta: stores.claimMeta, close: stores.close, where: withoutPassword(config.databaseUrl) };
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || Date.now() - started > databaseWaitMs) throw error;
+      if (attempt === 1) log(`waiting for the database at ${withoutPassword(config.databaseUrl)} (${(error as { code?: string }).code ?? (error as Error).message})`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /** Runs the server until SIGINT or SIGTERM. */
 export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: Config;
@@ -102,31 +141,60 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     return;
   }
-  // Recording is the service's work: without the tools for it, the server does not start. The check
-  // (a few runs of ffmpeg, ~0.3 s) goes on while the database opens.
-  const toolCheck = mediaToolProblems();
-  let db: Db;
+  const records = config.role !== 'api';
+  const answers = config.role !== 'worker';
+  // Recording is the service's work: without the tools for it, a node that records does not start.
+  // The check (a few runs of ffmpeg, ~0.3 s) goes on while the database opens.
+  const toolCheck = records ? mediaToolProblems() : Promise.resolve([]);
+  let database: OpenedDatabase;
+  let releaseRecordingLock: (() => Promise<void>) | undefined;
   let secretBox: SecretBox;
   let built: ReturnType<typeof buildApp>;
   let stopping: string | undefined;
   try {
-    // The database first: it takes the folder's lock, so a second server (even one started at the
-    // same moment on a new folder) is refused before it touches anything else.
-    const usedBefore = ['secret.key', 'recordings', 'media', 's3'].some((name) => existsSync(join(config.dataDir, name)));
-    db = openDatabase(join(config.dataDir, 'cloudrec.db'), { usedBefore });
-    secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+    if (config.databaseUrl) {
+      // One key for the whole fleet (checked against the database), or this node's own file.
+      secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+      database = await openFleetDatabase(config, secretBox, (message) => console.log(`cloudrec: ${message}`));
+      if (records) {
+        const { takeRecordingLock } = await import('./postgres/recording-lock.js');
+        const opened = database;
+        releaseRecordingLock = await takeRecordingLock(config.databaseUrl, (message) => console.error(`cloudrec: ${message}`)).catch(async (error: unknown) => {
+          await opened.close();
+          throw error;
+        });
+      }
+    } else {
+      // The database first: it takes the folder's lock, so a second server (even one started at the
+      // same moment on a new folder) is refused before it touches anything else.
+      const usedBefore = ['secret.key', 'recordings', 'media', 's3'].some((name) => existsSync(join(config.dataDir, name)));
+      const db = openDatabase(join(config.dataDir, 'cloudrec.db'), { usedBefore });
+      secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+      database = { stores: sqliteStores(db, secretBox), claimMeta: sqliteMeta(db), close: () => db.close(), where: resolve(config.dataDir) };
+    }
     mkdirSync(mediaFolder(config), { recursive: true });
-    // The stop call of the sandbox API ends a recording through the runner, made just below.
-    built = buildApp({ config, db, secretBox, stopTask: (taskId) => runner.stop(taskId), refusal: () => stopping });
+    // A node that records ends a stopped recording through its runner (made below); an API node
+    // marks it ended, and the node that records makes its files.
+    built = buildApp({
+      config,
+      stores: database.stores,
+      ...(records && { stopTask: (taskId: number) => runner.stop(taskId) }),
+      refusal: () => stopping,
+    });
   } catch (error) {
-    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError)) throw error;
-    console.error(`cloudrec: ${error.message}`);
+    const unreachable = config.databaseUrl && isDatabaseUnavailable(error);
+    const taken = (error as Error).name === 'RecordingNodeTaken';
+    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError) && !unreachable && !taken) throw error;
+    console.error(
+      `cloudrec: ${unreachable ? `cannot reach the database at ${withoutPassword(config.databaseUrl)} after ${databaseWaitMs / 1000} s (${(error as { code?: string }).code ?? (error as Error).message}); start it, or check CLOUDREC_DATABASE_URL.` : (error as Error).message}`,
+    );
     process.exitCode = 2;
     return;
   }
   const missingTools = await toolCheck;
   if (missingTools.length) {
-    db.close();
+    await releaseRecordingLock?.();
+    await database.close();
     console.error(`cloudrec: this machine cannot record, so the server does not start.\n  ${missingTools.join('\n  ')}`);
     process.exitCode = 2;
     return;
@@ -154,15 +222,17 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     await storage?.close();
     await app.close();
-    db.close();
+    await releaseRecordingLock?.();
+    await database.close();
   };
-  if (config.demo) {
+  // The demo's embedded storage is one process's: a fleet's storage is started beside it (npm run cluster).
+  if (config.demo && !config.databaseUrl) {
     try {
       storage = await startEmbeddedStorage(config.host, config.demoStoragePort, join(config.dataDir, 's3'));
     } catch (error) {
       return cannotListen(addressProblem(error, 'the demo storage', config.host, config.demoStoragePort, 'demoStoragePort'));
     }
-    signKey = ensureDemo(db, projects, channels, storage.endpoint);
+    signKey = await ensureDemo(database.stores, database.claimMeta, storage.endpoint);
   }
 
   const shutdown = async (signal: string) => {
@@ -176,11 +246,12 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     }, config.shutdownTimeoutSec * 1000);
     deadline.unref();
     try {
-      await runner.shutdown();
+      if (records) await runner.shutdown();
       app.server.closeIdleConnections();
       await app.close();
       await storage?.close();
-      db.close();
+      await releaseRecordingLock?.();
+      await database.close();
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
       process.exitCode = 1;
@@ -189,17 +260,21 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  if (config.sandbox && !config.adminToken) {
+  if (answers && config.sandbox && !config.adminToken) {
     app.log.warn({ host: config.host }, 'the sandbox API has no admin token: anyone who can reach this address can change every project (set CLOUDREC_ADMIN_TOKEN)');
   }
-  let address: string;
-  try {
-    address = await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    return cannotListen(addressProblem(error, 'the API', config.host, config.port, 'port'));
+  let address: string | undefined;
+  if (answers) {
+    try {
+      address = await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      return cannotListen(addressProblem(error, 'the API', config.host, config.port, 'port'));
+    }
+  } else {
+    await app.ready();
   }
-  await runner.start();
-  console.log(banner(address, signKey, config));
+  if (records) await runner.start();
+  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: recording for ${database.where}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await runServer();

@@ -26,4 +26,8 @@ export class PairMap<V> {
   clear(): void {
     this.#outer.clear();
   }
+
+  *entries(): IterableIterator<[string, string, V]> {
+    for (const [a, inner] of this.#outer) for (const [b, value] of inner) yield [a, b, value];
+  }
 }

@@ -5,31 +5,18 @@ import type {
   SchemaProjectPatch as ProjectPatch,
   SchemaProjectSettings as SandboxProjectSettings,
 } from '../../generated/sandbox-types.js';
-import type { ChannelMember, ChannelSource } from './channel-source.js';
+import type { ChannelMember } from './channel-source.js';
 import { MediaFileError, resolveMediaFile } from './media-folder.js';
-import { storageSummary, type Project, type ProjectSettings, type StorageSettings } from './project-store.js';
-import type { MemberSettings as StoredMemberSettings } from './sandbox-channels.js';
+import { storageSummary, type Project, type StorageSettings } from './project-store.js';
 import { SandboxFailure, type SpecRequest } from './spec-request.js';
-import type { Task, TaskState } from './task-store.js';
+import type { Stores } from './stores.js';
+import type { Task } from './task-store.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 /** The stores the sandbox works on: the embedded ones answer at once, PostgreSQL's with a promise. */
-export interface SandboxDeps {
-  projects: {
-    get(appId: string, projectId: string): Readonly<Project> | undefined;
-    put(appId: string, projectId: string, settings: ProjectSettings): MaybePromise<Project>;
-    patch(appId: string, projectId: string, changes: Partial<ProjectSettings>): MaybePromise<Project | undefined>;
-  };
-  channels: {
-    source: ChannelSource;
-    join(appId: string, channel: string, uid: number, settings: StoredMemberSettings): MaybePromise<ChannelMember>;
-    leave(appId: string, channel: string, uid: number): MaybePromise<boolean>;
-  };
-  tasks: {
-    get(taskId: number): MaybePromise<Task | undefined>;
-    list(state?: TaskState): MaybePromise<Task[]>;
-  };
+export interface SandboxDeps extends Pick<Stores, 'projects' | 'channels'> {
+  tasks: Pick<Stores['tasks'], 'get' | 'list'>;
   /** Ends a task's recording now (a stop call). */
   stopTask: (taskId: number) => MaybePromise<Task>;
   /** The folder whose files users may publish. */

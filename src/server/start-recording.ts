@@ -9,16 +9,18 @@ import { withDefaults } from '../spec/defaults.js';
 import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 import type { ChannelSource } from './channel-source.js';
 import { ApiFailure } from './errors.js';
-import type { ProjectStore, StorageSettings } from './project-store.js';
+import type { StorageSettings } from './project-store.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
 import { BatchRefused, type TaskBatcher } from './task-batcher.js';
-import type { ActiveTask, RecordingSettings, Task, TaskStore } from './task-store.js';
+import type { Stores } from './stores.js';
+import type { ActiveTask, RecordingSettings, Task } from './task-store.js';
 
 export interface StartRecordingDeps {
-  projects: ProjectStore;
-  tasks: TaskStore;
+  projects: Pick<Stores['projects'], 'authenticate'>;
+  tasks: Pick<Stores['tasks'], 'activeTask'>;
   /** Writes new tasks by group commit. */
   batcher: TaskBatcher;
   channels: ChannelSource;
@@ -65,6 +67,8 @@ const tooMany = (wait: number, what: string) =>
 
 /** Seconds a client is asked to wait before retrying a start the service could not take. */
 const unavailableRetrySec = 30;
+/** The same while the shared database cannot be reached (restarting, failing over). */
+const databaseRetrySec = 2;
 
 /**
  * Handles one start request from `address`: the answer, or a promise of it when a new task is
@@ -134,6 +138,8 @@ export function startRecording(
     },
     (error: unknown) => {
       if (error instanceof BatchRefused) throw unavailable(error.message);
+      // A database restarting is back in seconds; a full disk takes longer to clear.
+      if (isDatabaseUnavailable(error)) throw unavailable('The service cannot reach its database now', databaseRetrySec);
       if (!isOutOfSpace(error)) throw error;
       throw unavailable('The service cannot store new tasks now: its disk is full');
     },
@@ -143,5 +149,5 @@ export function startRecording(
 const alreadyRecording = (channel: string, active: ActiveTask) =>
   new ApiFailure('channel_already_recording', `Channel ${channel} is already being recorded by task ${active.task_id} with different settings.`);
 
-const unavailable = (why: string) =>
-  new ApiFailure('service_unavailable', `${why}. Retry after ${unavailableRetrySec} seconds.`, { 'Retry-After': String(unavailableRetrySec) });
+const unavailable = (why: string, seconds = unavailableRetrySec) =>
+  new ApiFailure('service_unavailable', `${why}. Retry after ${seconds} seconds.`, { 'Retry-After': String(seconds) });

@@ -2,7 +2,7 @@
 // with `synchronous = FULL` they share one fsync, and each is answered once that commit is on disk.
 // The channel is checked again inside the transaction: two starts for one channel in the same batch
 // give one task (the second is an identical repeat of it, or a conflict).
-import type { ActiveTask, RecordingSettings, Task, TaskStore } from './task-store.js';
+import type { ActiveTask, RecordingSettings, Task } from './task-store.js';
 
 export interface NewTask {
   app_id: string;
@@ -17,11 +17,14 @@ export type BatchOutcome = { kind: 'created'; task: Task } | { kind: 'repeat' | 
 /** A batch not written because new tasks are refused now (the server is shutting down); the message says why. */
 export class BatchRefused extends Error {}
 
-export function createTaskBatcher(
-  tasks: TaskStore,
-  sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean,
-  refusal: () => string | undefined = () => undefined,
-) {
+export type SameSettings = (a: RecordingSettings, b: RecordingSettings) => boolean;
+
+/** Where a batch is written in one transaction: the embedded store at once, PostgreSQL with a promise. */
+export interface BatchStore {
+  createBatch(batch: NewTask[], sameSettings: SameSettings): BatchOutcome[] | Promise<BatchOutcome[]>;
+}
+
+export function createTaskBatcher(tasks: BatchStore, sameSettings: SameSettings, refusal: () => string | undefined = () => undefined) {
   let pending: { task: NewTask; resolve: (o: BatchOutcome) => void; reject: (e: unknown) => void }[] = [];
 
   function flush() {
@@ -34,23 +37,15 @@ export function createTaskBatcher(
       for (const item of batch) item.reject(new BatchRefused(refused));
       return;
     }
-    let outcomes: BatchOutcome[];
+    // Nothing of a batch that failed was written: each start gets the failure.
+    const rejectAll = (error: unknown) => batch.forEach((item) => item.reject(error));
+    let written: BatchOutcome[] | Promise<BatchOutcome[]>;
     try {
-      outcomes = tasks.transaction(() =>
-        batch.map(({ task }): BatchOutcome => {
-          const active = tasks.activeTask(task.app_id, task.channel);
-          if (!active) return { kind: 'created', task: tasks.create(task) };
-          return active.project_id === task.project_id && sameSettings(active.settings, task.settings)
-            ? { kind: 'repeat', task: active }
-            : { kind: 'conflict', task: active };
-        }),
-      );
+      written = tasks.createBatch(batch.map((item) => item.task), sameSettings);
     } catch (error) {
-      // Nothing of the batch was written: each start gets the failure.
-      for (const item of batch) item.reject(error);
-      return;
+      return rejectAll(error);
     }
-    batch.forEach((item, i) => item.resolve(outcomes[i]!));
+    Promise.resolve(written).then((outcomes) => batch.forEach((item, i) => item.resolve(outcomes[i]!)), rejectAll);
   }
 
   return {

@@ -34,6 +34,8 @@ export interface RunnerTasks {
   activeFor(appId: string, channel: string): MaybePromise<Task | undefined>;
   list(state?: TaskState): MaybePromise<Task[]>;
   update(taskId: number, changes: TaskChanges): MaybePromise<Task | undefined>;
+  /** Tells of each task whose state another process changed (a stop through another node); a store of this process alone has none. */
+  watch?(listener: (taskId: number, state: TaskState) => void): void;
 }
 
 export interface TaskRunnerDeps {
@@ -332,6 +334,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         work(task.task_id);
       }
       deps.channels.watch?.((appId, channel) => void channelChanged(appId, channel));
+      // A recording ended elsewhere (stopped through another node) has its files made here.
+      deps.tasks.watch?.((taskId, state) => {
+        if (state === 'finalizing') work(taskId);
+      });
       timer = setInterval(() => void tick(), tickMs);
       await tick();
     },

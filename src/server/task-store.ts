@@ -3,6 +3,7 @@
 import type { SchemaRecordingSettings as RecordingSettings, SchemaTask as Task } from '../../generated/sandbox-types.js';
 import { statement, transaction, type Db, type Named } from './database.js';
 import { PairMap } from './pair-map.js';
+import type { BatchOutcome, NewTask, SameSettings } from './task-batcher.js';
 
 export type { RecordingSettings, Task };
 export type TaskState = Task['state'];
@@ -80,7 +81,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   // most one entry a recording.
   const activeTasks = new PairMap<ActiveTask>();
 
-  return {
+  const store = {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
       const { app_id, project_id, channel } = fields;
@@ -133,7 +134,20 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     },
     /** Epoch ms of a task's start, for timelines. */
     createdAt: (taskId: number): number => byId.get(taskId)!.created_at,
+    /**
+     * Writes a batch of new tasks in one transaction (one fsync): each is created, or finds its
+     * channel's recording task (one of this batch's too) and is a repeat of it or a conflict with it.
+     */
+    createBatch: (batch: NewTask[], sameSettings: SameSettings): BatchOutcome[] =>
+      store.transaction(() =>
+        batch.map((task): BatchOutcome => {
+          const active = store.activeTask(task.app_id, task.channel);
+          if (!active) return { kind: 'created', task: store.create(task) };
+          return active.project_id === task.project_id && sameSettings(active.settings, task.settings) ? { kind: 'repeat', task: active } : { kind: 'conflict', task: active };
+        }),
+      ),
   };
+  return store;
 }
 
 export type TaskStore = ReturnType<typeof createTaskStore>;

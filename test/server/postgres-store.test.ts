@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
-import { isDatabaseUnavailable, openPostgres, type Postgres } from '../../src/server/postgres/connection.js';
+import { openPostgres, type Postgres } from '../../src/server/postgres/connection.js';
+import { isDatabaseUnavailable } from '../../src/server/postgres/unavailable.js';
 import { migrate } from '../../src/server/postgres/migrations.js';
 import { createPgProjectStore } from '../../src/server/postgres/project-store.js';
 import { createPgTaskStore } from '../../src/server/postgres/task-store.js';
@@ -60,18 +61,18 @@ describe('the schema', () => {
 });
 
 describe('tasks across nodes', () => {
-  const a = () => createPgTaskStore(node('node-a'), sameSettings);
-  const b = () => createPgTaskStore(node('node-b'), sameSettings);
+  const a = () => createPgTaskStore(node('node-a'));
+  const b = () => createPgTaskStore(node('node-b'));
 
   test('task ids come from a sequence: increasing, and never reused after a rollback', async () => {
     const store = a();
-    const [first] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'one', settings }]);
+    const [first] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'one', settings }], sameSettings);
     const db = node('rollback');
     await db.transaction(async (client) => {
       await client.query(`INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at) VALUES ('ids', 'p', 'lost', '{}', 'recording', 0)`);
       throw new Error('rolled back');
     }).catch(() => {});
-    const [second] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'two', settings }]);
+    const [second] = await store.createBatch([{ app_id: 'ids', project_id: 'p', channel: 'two', settings }], sameSettings);
     expect(first!.kind).toBe('created');
     expect(second!.task.task_id).toBeGreaterThan(first!.task.task_id + 1);
   });
@@ -79,7 +80,7 @@ describe('tasks across nodes', () => {
   test('fifty identical starts racing over two nodes make one task; each gets its task_id', async () => {
     const [nodeA, nodeB] = [a(), b()];
     const start = { app_id: 'race', project_id: 'p', channel: 'room', settings };
-    const outcomes = (await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? nodeA : nodeB).createBatch([start])))).flat();
+    const outcomes = (await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? nodeA : nodeB).createBatch([start], sameSettings)))).flat();
     expect(outcomes.filter((o) => o.kind === 'created')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'repeat')).toHaveLength(49);
     expect(new Set(outcomes.map((o) => o.task.task_id)).size).toBe(1);
@@ -89,21 +90,24 @@ describe('tasks across nodes', () => {
 
   test('other settings for the channel are a conflict on any node; one batch with the channel twice makes one task', async () => {
     const [nodeA, nodeB] = [a(), b()];
-    const [created] = await nodeA.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings }]);
-    const [conflict] = await nodeB.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings: other }]);
+    const [created] = await nodeA.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings }], sameSettings);
+    const [conflict] = await nodeB.createBatch([{ app_id: 'conflict', project_id: 'p', channel: 'room', settings: other }], sameSettings);
     expect(conflict).toMatchObject({ kind: 'conflict', task: { task_id: created!.task.task_id } });
-    const twice = await nodeA.createBatch([
-      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
-      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
-      { app_id: 'conflict', project_id: 'p', channel: 'twice', settings: other },
-    ]);
+    const twice = await nodeA.createBatch(
+      [
+        { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
+        { app_id: 'conflict', project_id: 'p', channel: 'twice', settings },
+        { app_id: 'conflict', project_id: 'p', channel: 'twice', settings: other },
+      ],
+      sameSettings,
+    );
     expect(twice.map((o) => o.kind)).toEqual(['created', 'repeat', 'conflict']);
   });
 
   test("a node learns of another node's new and ended tasks within a second", async () => {
     const [nodeA, nodeB] = [a(), b()];
     await nodeB.open();
-    const [created] = await nodeA.createBatch([{ app_id: 'notify', project_id: 'p', channel: 'room', settings }]);
+    const [created] = await nodeA.createBatch([{ app_id: 'notify', project_id: 'p', channel: 'room', settings }], sameSettings);
     const taskId = created!.task.task_id;
     const seen = await within(1000, () => nodeB.activeTask('notify', 'room')?.task_id === taskId);
     await nodeA.update(taskId, { state: 'uploading', ended_at: Date.now(), end_reason: 'stopped' });

@@ -23,14 +23,14 @@ export interface ReferenceServer {
 export async function startReferenceServer(
   env: Record<string, string> = {},
   dataDir = mkdtempSync(join(tmpdir(), 'cloudrec-server-')),
-  { compiled = false } = {},
+  { compiled = false, ready = /reference server on http/ } = {},
 ): Promise<ReferenceServer> {
   const port = await freePort();
   const [command, args] = compiled
     ? ['node', [join(projectRoot, 'dist/src/server/main.js')]]
     : [join(projectRoot, 'node_modules/.bin/tsx'), [join(projectRoot, 'src/server/main.ts')]];
   const process = await startProcess(command, args, {
-    ready: /reference server on http/,
+    ready,
     env: {
       CLOUDREC_PORT: String(port),
       CLOUDREC_DATA_DIR: dataDir,

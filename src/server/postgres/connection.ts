@@ -3,6 +3,7 @@
 // are reported, never thrown: PostgreSQL going away is an answer (503), not the end of the process.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { isDatabaseUnavailable } from './unavailable.js';
 
 /** bigint (task ids, times in ms) as a JS number: both stay below 2^53, as the spec's task_id does. */
 const types = {
@@ -39,20 +40,16 @@ export interface PostgresOptions {
   onError?: (error: Error, where: string) => void;
 }
 
-// Connection-level failures: the server is unreachable, shutting down, starting up, or the link broke.
-const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08P01']);
-const unreachableErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
-
-/** Whether `error` means the database cannot be reached now (so the answer is 503 and a retry may work). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  if (code && (unavailableCodes.has(code) || unreachableErrors.has(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(message ?? '');
-}
-
 export function openPostgres(url: string, options: PostgresOptions = {}): Postgres {
   const onError = options.onError ?? (() => {});
-  const config = { connectionString: url, application_name: options.applicationName ?? 'cloudrec', connectionTimeoutMillis: options.connectTimeoutMs ?? 2000, types };
+  const config = {
+    connectionString: url,
+    application_name: options.applicationName ?? 'cloudrec',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+    // A server that stopped answering (not one that went away) must not hold a request past its timeout.
+    query_timeout: 10_000,
+    types,
+  };
   const pool = new pg.Pool({ ...config, max: options.max ?? 10 });
   pool.on('error', (error) => onError(error, 'an idle connection'));
   let closed = false;

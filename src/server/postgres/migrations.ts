@@ -7,10 +7,11 @@ import type { Postgres } from './connection.js';
 export const notifyChannels = { projects: 'cloudrec_projects', tasks: 'cloudrec_tasks', memberships: 'cloudrec_memberships' } as const;
 
 const migrations = [
-  // 1: projects, channel memberships (the sandbox's presence) and tasks, as in the embedded schema;
+  // 1: settings the nodes share (meta), projects, channel memberships (the sandbox's presence) and tasks, as in the embedded schema;
   // one recording task per app and channel is the database's own rule (a partial unique index), and
   // task ids come from an identity sequence (never reused, also after a rollback).
-  `CREATE TABLE projects (
+  `CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+   CREATE TABLE projects (
      app_id text NOT NULL, project_id text NOT NULL,
      key_salt bytea NOT NULL, key_hash bytea NOT NULL,
      recording_enabled boolean NOT NULL,

@@ -4,7 +4,7 @@
 // the start path (an identical repeat reads no row), filled at start and kept true by the NOTIFY
 // every change of a task's state sends to all nodes.
 import type { ActiveTask, RecordingSettings, Task, TaskChanges, TaskState } from '../task-store.js';
-import type { BatchOutcome, NewTask } from '../task-batcher.js';
+import type { BatchOutcome, NewTask, SameSettings } from '../task-batcher.js';
 import { PairMap } from '../pair-map.js';
 import type { Postgres, Queryable } from './connection.js';
 import { notifyChannels } from './migrations.js';
@@ -51,8 +51,9 @@ const jsonColumns = new Set(['files', 'progress']);
 /** A channel's recording task ended between this batch's insert and its read: the batch is written again. */
 class EndedMeanwhile extends Error {}
 
-export function createPgTaskStore(db: Postgres, sameSettings: (a: RecordingSettings, b: RecordingSettings) => boolean, now: () => number = Date.now) {
+export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
   const recording = new PairMap<ActiveTask>();
+  const watchers: ((taskId: number, state: TaskState) => void)[] = [];
   /** Notices that arrived while the recording tasks were being read, applied after. */
   let queued: TaskNotice[] | undefined;
 
@@ -80,7 +81,7 @@ export function createPgTaskStore(db: Postgres, sameSettings: (a: RecordingSetti
   const byId = async (client: Queryable, taskId: number) => (await client.query<TaskRow>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
 
   /** One attempt at createBatch. */
-  async function writeBatch(batch: NewTask[]): Promise<BatchOutcome[]> {
+  async function writeBatch(batch: NewTask[], sameSettings: SameSettings): Promise<BatchOutcome[]> {
     const createdAt = now();
     const outcomes = await db.transaction(async (client) => {
       // One statement for the batch. A row whose channel another transaction is writing waits for
@@ -140,6 +141,7 @@ export function createPgTaskStore(db: Postgres, sameSettings: (a: RecordingSetti
           const notice = JSON.parse(payload) as TaskNotice;
           if (queued) queued.push(notice);
           else apply(notice);
+          for (const watcher of watchers) watcher(notice.task_id, notice.state);
         },
         reload,
       ),
@@ -152,16 +154,23 @@ export function createPgTaskStore(db: Postgres, sameSettings: (a: RecordingSetti
      * recording task (its own batch's or another node's) and is a repeat of it or a conflict with it.
      * Resolves after the COMMIT.
      */
-    async createBatch(batch: NewTask[]): Promise<BatchOutcome[]> {
+    async createBatch(batch: NewTask[], sameSettings: SameSettings): Promise<BatchOutcome[]> {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await writeBatch(batch);
+          return await writeBatch(batch, sameSettings);
         } catch (error) {
           if (!(error instanceof EndedMeanwhile) || attempt === 3) throw error;
         }
       }
     },
 
+    /** Calls `listener` with each task whose state any node changed (a stop through an API node, say). */
+    watch: (listener: (taskId: number, state: TaskState) => void) => void watchers.push(listener),
+
+    activeFor: async (appId: string, channel: string): Promise<Task | undefined> => {
+      const { rows } = await db.query<TaskRow>(`SELECT * FROM tasks WHERE app_id = $1 AND channel = $2 AND state = 'recording'`, [appId, channel]);
+      return rows[0] && toTask(rows[0], now());
+    },
     get: async (taskId: number): Promise<Task | undefined> => {
       const row = await byId(db, taskId);
       return row && toTask(row, now());

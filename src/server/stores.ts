@@ -1,0 +1,42 @@
+// What the server keeps, behind one interface with two implementations: the embedded SQLite file
+// (one process, the default) and PostgreSQL (any number of nodes, src/server/postgres/). What a
+// start reads is answered at once by both (from memory kept true by the store); writes, and what
+// the sandbox and the runner read, may be promises.
+import { randomBytes } from 'node:crypto';
+import type { ChannelSource, ChannelMember } from './channel-source.js';
+import type { Db } from './database.js';
+import { createProjectStore, type Project, type ProjectSettings } from './project-store.js';
+import { createSandboxChannels, type MemberSettings } from './sandbox-channels.js';
+import { createSecretBox, type SecretBox } from './secret-box.js';
+import type { BatchStore } from './task-batcher.js';
+import type { RunnerTasks } from './task-runner.js';
+import { createTaskStore, type ActiveTask, type Task } from './task-store.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface Stores {
+  projects: {
+    get(appId: string, projectId: string): Readonly<Project> | undefined;
+    /** The project when `signKey` is its key; undefined otherwise, in time independent of why. */
+    authenticate(appId: string, projectId: string, signKey: string): Readonly<Project> | undefined;
+    put(appId: string, projectId: string, settings: ProjectSettings): MaybePromise<Project>;
+    patch(appId: string, projectId: string, changes: Partial<ProjectSettings>): MaybePromise<Project | undefined>;
+  };
+  channels: {
+    source: ChannelSource;
+    join(appId: string, channel: string, uid: number, settings: MemberSettings): MaybePromise<ChannelMember>;
+    leave(appId: string, channel: string, uid: number): MaybePromise<boolean>;
+  };
+  tasks: RunnerTasks &
+    BatchStore & {
+      /** The task recording the channel now, if any: what a start compares itself with. */
+      activeTask(appId: string, channel: string): ActiveTask | undefined;
+    };
+}
+
+/** The stores of the embedded database. */
+export function sqliteStores(db: Db, box: SecretBox = createSecretBox(randomBytes(32)), now: () => number = Date.now): Stores & { tasks: ReturnType<typeof createTaskStore> } {
+  return { projects: createProjectStore(db, box), channels: createSandboxChannels(db, now), tasks: createTaskStore(db, now) };
+}
+
+export type { Task };

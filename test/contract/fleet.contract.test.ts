@@ -1,0 +1,123 @@
+// A fleet on a real PostgreSQL server (a throwaway cluster started here): one node that answers
+// and records, one that only answers, sharing the database. The API's promises hold across them:
+// the conformance checks pass through the API node for a project made on the other, an identical
+// repeat sent to the other node gets the same task, starts racing over both make one task, a
+// sign_key changed on one is refused by the other, and a recording stopped through the API node
+// is made and uploaded by the recording node.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
+import { runConformance } from '../../src/conformance/index.js';
+import { arrangeProject, postStart, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
+import { projectRoot } from '../support/prism.js';
+import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+import { tempDir } from '../support/temp-dir.js';
+
+let database: ThrowawayPostgres;
+let storage: StorageServer;
+let recorder: ReferenceServer;
+let api: ReferenceServer;
+let fleet: Record<string, string>;
+
+beforeAll(async () => {
+  [database, storage] = await Promise.all([startThrowawayPostgres(), startStorageServer()]);
+  fleet = { CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'), CLOUDREC_LOG_LEVEL: 'warn' };
+  recorder = await startReferenceServer({ ...fleet, CLOUDREC_ROLE: 'all' });
+  api = await startReferenceServer({ ...fleet, CLOUDREC_ROLE: 'api' });
+}, 120_000);
+afterAll(async () => {
+  for (const node of [api, recorder]) {
+    await node?.stop();
+    node?.remove();
+  }
+  await storage?.remove();
+  await database?.remove();
+});
+
+test('the conformance checks pass through the API node, for projects and channels made through the other node', async () => {
+  const ready = { app_id: 'fleet-app', project_id: 'ready', sign_key: 'key-ready', channel: 'room 1' };
+  const fixtures = {
+    recordingOff: { app_id: 'fleet-app', project_id: 'off', sign_key: 'key-off' },
+    noStorage: { app_id: 'fleet-app', project_id: 'bare', sign_key: 'key-bare' },
+    emptyChannel: 'nobody here',
+  };
+  await arrangeProject(recorder.baseUrl, { ...ready, uids: [1001] }, storage.settings());
+  await arrangeProject(recorder.baseUrl, fixtures.recordingOff, storage.settings());
+  await sandbox(recorder.baseUrl, 'PATCH', '/sandbox/projects/fleet-app/off', { recording_enabled: false });
+  await arrangeProject(recorder.baseUrl, fixtures.noStorage, null);
+  const report = await runConformance({ baseUrl: api.baseUrl, credentials: ready, fixtures, seed: 20261203, runs: 30 });
+  expect(report.results.filter((r) => r.outcome !== 'passed')).toEqual([]);
+}, 120_000);
+
+test('an identical repeat sent to the other node gets the same task; other settings get 409 from either', async () => {
+  const ids = { app_id: 'repeat-app', project_id: 'p', sign_key: 'k', channel: 'room' };
+  await arrangeProject(api.baseUrl, { ...ids, uids: [7] }, storage.settings());
+  const taskId = await startTask(recorder.baseUrl, ids);
+  expect(await startTask(api.baseUrl, ids)).toBe(taskId);
+  for (const node of [api, recorder]) {
+    const conflict = await postStart(node.baseUrl, { ...ids, is_mixing_enabled: 1 });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toMatchObject({ code: 'channel_already_recording' });
+  }
+});
+
+test('fifty identical starts racing over both nodes make one task', async () => {
+  const ids = { app_id: 'race-app', project_id: 'p', sign_key: 'k', channel: 'room' };
+  await arrangeProject(api.baseUrl, { ...ids, uids: [7] }, storage.settings());
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => postStart((i % 2 ? api : recorder).baseUrl, ids)));
+  // Sent before any task existed, they are not repeats yet: past the app's rate limit some are 429.
+  const taskIds = new Set<number>();
+  for (const answer of answers) {
+    const body = (await answer.json()) as { code: string; task_id?: number };
+    if (answer.status === 429) expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+    else taskIds.add(body.task_id!);
+    expect([200, 429]).toContain(answer.status);
+  }
+  expect(taskIds.size).toBe(1);
+  const tasks = (await sandbox(api.baseUrl, 'GET', '/sandbox/tasks')) as { tasks: { app_id: string }[] };
+  expect(tasks.tasks.filter((t) => t.app_id === 'race-app')).toHaveLength(1);
+});
+
+test('a sign_key changed through one node is refused by the other within a second', async () => {
+  const ids = { app_id: 'key-app', project_id: 'p', sign_key: 'old-key', channel: 'room' };
+  await arrangeProject(recorder.baseUrl, { ...ids, uids: [7] }, storage.settings());
+  await startTask(api.baseUrl, ids);
+  await sandbox(recorder.baseUrl, 'PATCH', '/sandbox/projects/key-app/p', { sign_key: 'new-key' });
+  const changed = performance.now();
+  let status = 200;
+  while (status !== 401) {
+    status = (await postStart(api.baseUrl, ids)).status;
+    expect(performance.now() - changed).toBeLessThan(1000);
+  }
+  expect((await postStart(api.baseUrl, { ...ids, sign_key: 'new-key' })).status).toBe(200);
+});
+
+test('a recording stopped through the API node is made and uploaded by the recording node', async () => {
+  const ids = { app_id: 'stop-app', project_id: 'p', sign_key: 'k', channel: 'room' };
+  await arrangeProject(api.baseUrl, { ...ids, uids: [7] }, storage.settings());
+  const taskId = await startTask(api.baseUrl, { ...ids, is_mixing_enabled: 1, mixed_video_audio: 1, mixResolution: '320,240,15,300' });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await sandbox(api.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+  let task: { state: string; files: { object_key: string; bytes: number }[] } | undefined;
+  for (let i = 0; i < 120 && task?.state !== 'completed'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    task = (await sandbox(api.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as typeof task;
+    expect(task!.state).not.toBe('failed');
+  }
+  expect(task!.state).toBe('completed');
+  const [file] = task!.files;
+  expect((await storage.download(file!.object_key)).length).toBe(file!.bytes);
+}, 90_000);
+
+test('a second recording node for the database is refused at start, saying what to do (one records until the job queue)', async () => {
+  const result = await promisify(execFile)(join(projectRoot, 'node_modules/.bin/tsx'), [join(projectRoot, 'src/server/main.ts')], {
+    env: { ...process.env, ...fleet, CLOUDREC_ROLE: 'worker', CLOUDREC_DATA_DIR: tempDir('cloudrec-second-worker-'), CLOUDREC_PORT: '0' },
+    encoding: 'utf8',
+  }).then(() => ({ code: 0, stderr: '' }), (error: { code: number; stderr: string }) => error);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('another node already records for this database');
+  expect(result.stderr).not.toContain(fleet.CLOUDREC_SECRET_KEY!);
+}, 30_000);
