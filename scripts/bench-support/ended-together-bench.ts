@@ -54,9 +54,9 @@ async function stopTogether(count: number, mediaSeconds: number, slots: number):
     });
     // The recordings' timeline moves on by their length; the renders run on the wall clock.
     clock.t += mediaSeconds * 1000;
-    runner.start();
+    await runner.start();
     const started = performance.now();
-    for (const task of created) runner.stop(task.task_id);
+    for (const task of created) await runner.stop(task.task_id);
     await runner.idle();
     const seconds = (performance.now() - started) / 1000;
     const failed = created.map((t) => tasks.get(t.task_id)!).filter((t) => t.state !== 'completed');

@@ -12,7 +12,7 @@ import { clientAddress, isTrustedProxy, parseTrustedProxies } from './client-add
 import { limitConnectionsPerAddress } from './connection-limit.js';
 import { clientError, frameworkError } from './framework-answers.js';
 import type { StorageSettings } from './project-store.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { createRateLimiter, type Limiter } from './rate-limiter.js';
 import type { SecretBox } from './secret-box.js';
 import { sandboxHandlers } from './sandbox-routes.js';
 import { readSpecRequest, SandboxFailure } from './spec-request.js';
@@ -69,13 +69,17 @@ const tooManyWrongTokens = (wait: number) =>
 export function buildApp(options: AppOptions) {
   const now = options.now ?? Date.now;
   const { config } = options;
-  const { projects, channels, tasks } = options.stores ?? sqliteStores(options.db!, options.secretBox, now);
+  const stores = options.stores ?? sqliteStores(options.db!, options.secretBox, now);
+  const { projects, channels, tasks } = stores;
+  /** A limit of the whole fleet when the stores share one, else this process's own. */
+  const limiter = (namespace: string, limit: number, windowMs: number): Limiter =>
+    stores.limiter?.(namespace, limit, windowMs) ?? createRateLimiter(limit, now, windowMs);
   const refusal = options.refusal ?? (() => undefined);
   const batcher = createTaskBatcher(tasks, sameSettings, refusal);
-  const rateLimiter = createRateLimiter(config.rateLimitPerSec, now);
+  const rateLimiter = limiter('start', config.rateLimitPerSec, 1000);
   const failedAuth = {
-    byAddress: createRateLimiter(config.failedAuthPerMin, now, 60_000),
-    byApp: createRateLimiter(config.failedAuthPerMin, now, 60_000),
+    byAddress: limiter('failed-auth-address', config.failedAuthPerMin, 60_000),
+    byApp: limiter('failed-auth-app', config.failedAuthPerMin, 60_000),
   };
   const trusted = config.trustProxy ? parseTrustedProxies(config.trustProxy) : undefined;
   const addressOf = (req: IncomingMessage) => clientAddress(trusted, req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
@@ -183,14 +187,14 @@ export function buildApp(options: AppOptions) {
   // The scheme is case-insensitive (RFC 9110); wrong tokens are limited per address as wrong
   // sign_keys are, and past the limit the token is not even checked.
   const expected = createHash('sha256').update(config.adminToken).digest();
-  const failedAdmin = createRateLimiter(config.failedAuthPerMin, now, 60_000);
-  const checkAdmin = (authorization: string | undefined, address: string) => {
+  const failedAdmin = limiter('failed-admin-token', config.failedAuthPerMin, 60_000);
+  const checkAdmin = async (authorization: string | undefined, address: string) => {
     if (!config.adminToken) return;
     const blocked = failedAdmin.waitFor(address);
     if (blocked > 0) throw tooManyWrongTokens(blocked);
     const token = /^bearer +(\S+) *$/i.exec(authorization ?? '')?.[1] ?? '';
     if (timingSafeEqual(createHash('sha256').update(token).digest(), expected)) return;
-    const wait = failedAdmin.take(address);
+    const wait = await failedAdmin.take(address);
     if (wait > 0) throw tooManyWrongTokens(wait);
     throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.', { 'WWW-Authenticate': 'Bearer' });
   };
@@ -213,7 +217,7 @@ export function buildApp(options: AppOptions) {
           url: path.replace(/\{([^}]+)\}/g, ':$1'),
           handler: async (req, reply) => {
             try {
-              checkAdmin(req.headers.authorization, addressOf(req.raw));
+              await checkAdmin(req.headers.authorization, addressOf(req.raw));
               const request = readSpecRequest(sandboxValidator, path, method, {
                 params: req.params as Record<string, string>,
                 query: req.query as Record<string, string>,

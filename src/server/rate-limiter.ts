@@ -64,3 +64,11 @@ export function createRateLimiter(limit: number, now: () => number = Date.now, w
 }
 
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/** A limit as the start path uses it: the in-memory one answers at once, the fleet's (PostgreSQL) with a promise. */
+export interface Limiter {
+  /** Counts a request for `key`; the seconds to wait when it is over the limit, else 0. */
+  take(key: string): number | Promise<number>;
+  /** The seconds `key` must wait now, without counting a request (0 when it may go). */
+  waitFor(key: string): number;
+}

@@ -9,8 +9,8 @@ import { withDefaults } from '../spec/defaults.js';
 import { apiValidator, startRequestPointer } from '../spec/api-document.js';
 import type { ChannelSource } from './channel-source.js';
 import { ApiFailure } from './errors.js';
-import type { StorageSettings } from './project-store.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { Project, StorageSettings } from './project-store.js';
+import type { Limiter } from './rate-limiter.js';
 import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { isOutOfSpace } from './storage-errors.js';
 import { parseStartRequest } from './start-request.js';
@@ -25,9 +25,9 @@ export interface StartRecordingDeps {
   batcher: TaskBatcher;
   channels: ChannelSource;
   /** The app's budget of start requests (identical repeats of an active task spend none). */
-  rateLimiter: RateLimiter;
+  rateLimiter: Limiter;
   /** Failed authentications, counted apart from the app's budget: per source address and per app_id. */
-  failedAuth: { byAddress: RateLimiter; byApp: RateLimiter };
+  failedAuth: { byAddress: Limiter; byApp: Limiter };
   /** Why new tasks are not taken now (shutting down), or nothing. */
   refusal?: () => string | undefined;
   /** Says why storage settings cannot be used, or nothing when they can. */
@@ -90,9 +90,15 @@ export function startRecording(
   if (blocked > 0) throw tooMany(blocked, 'Too many failed authentications from this address');
   const project = deps.projects.authenticate(request.app_id, request.project_id, request.sign_key);
   if (!project) {
-    const wait = Math.max(deps.failedAuth.byAddress.take(address), deps.failedAuth.byApp.take(request.app_id));
-    if (wait > 0) throw tooMany(wait, `Too many failed authentications for app_id ${request.app_id}`);
-    throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
+    const failed = (byAddress: number, byApp: number) => {
+      const wait = Math.max(byAddress, byApp);
+      if (wait > 0) throw tooMany(wait, `Too many failed authentications for app_id ${request.app_id}`);
+      throw new ApiFailure('invalid_credentials', 'app_id, project_id and sign_key do not identify a project.');
+    };
+    const [byAddress, byApp] = [deps.failedAuth.byAddress.take(address), deps.failedAuth.byApp.take(request.app_id)];
+    // The fleet's limits answer with a promise; the embedded server's at once.
+    if (byAddress instanceof Promise || byApp instanceof Promise) return Promise.all([byAddress, byApp]).then(([a, b]) => failed(a, b));
+    return failed(byAddress, byApp);
   }
 
   // --- an identical repeat of the active task (a retry after a lost answer) gets its task, free
@@ -103,6 +109,18 @@ export function startRecording(
 
   // --- the app's request rate
   const wait = deps.rateLimiter.take(request.app_id);
+  if (wait instanceof Promise) return wait.then((seconds) => admitted(deps, request, project, active, seconds));
+  return admitted(deps, request, project, active, wait);
+}
+
+/** The rest of a start once its app's rate is known: the preconditions, then the task written. */
+function admitted(
+  deps: StartRecordingDeps,
+  request: StartRecordingRequest,
+  project: Readonly<Project>,
+  active: ActiveTask | undefined,
+  wait: number,
+): StartRecordingResponse | Promise<StartRecordingResponse> {
   if (wait > 0) throw tooMany(wait, `More than the allowed requests in one second for app_id ${request.app_id}`);
 
   // --- the project's preconditions

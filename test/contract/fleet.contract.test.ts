@@ -24,7 +24,8 @@ let fleet: Record<string, string>;
 
 beforeAll(async () => {
   [database, storage] = await Promise.all([startThrowawayPostgres(), startStorageServer()]);
-  fleet = { CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'), CLOUDREC_LOG_LEVEL: 'warn' };
+  // The loopback proxy is trusted, so a test can speak for an address of its own (X-Forwarded-For).
+  fleet = { CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'), CLOUDREC_LOG_LEVEL: 'warn', CLOUDREC_TRUST_PROXY: '127.0.0.1' };
   recorder = await startReferenceServer({ ...fleet, CLOUDREC_ROLE: 'all' });
   api = await startReferenceServer({ ...fleet, CLOUDREC_ROLE: 'api' });
 }, 120_000);
@@ -93,6 +94,45 @@ test('a sign_key changed through one node is refused by the other within a secon
     expect(performance.now() - changed).toBeLessThan(1000);
   }
   expect((await postStart(api.baseUrl, { ...ids, sign_key: 'new-key' })).status).toBe(200);
+});
+
+test("the app's rate limit is the fleet's: two nodes together give it its 10 a second, within 10 %", async () => {
+  const ids = { app_id: 'rate-app', project_id: 'p', sign_key: 'k' };
+  await arrangeProject(api.baseUrl, ids, storage.settings());
+  // 40 a second for 3 s, alternating nodes, each to an empty channel (409: counted, never a task).
+  const statuses: number[] = [];
+  const started = performance.now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < 120; i++) {
+    const at = started + i * 25;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+    sends.push(postStart((i % 2 ? api : recorder).baseUrl, { ...ids, channel: `empty-${i}` }).then((r) => void statuses.push(r.status)));
+  }
+  await Promise.all(sends);
+  const seconds = (performance.now() - started) / 1000;
+  const admitted = statuses.filter((s) => s === 409).length;
+  expect(statuses.filter((s) => s !== 409 && s !== 429)).toEqual([]);
+  // A full bucket of 10, then 10 a second: per-node limits would admit about twice as many.
+  const expected = 10 + 10 * seconds;
+  expect(admitted).toBeGreaterThanOrEqual(expected * 0.9);
+  expect(admitted).toBeLessThanOrEqual(expected * 1.1);
+}, 30_000);
+
+test('failed authentications are counted for the fleet: past the limit on either node, an address is refused on both', async () => {
+  await arrangeProject(recorder.baseUrl, { app_id: 'guard-app', project_id: 'p', sign_key: 'right', channel: 'room', uids: [7] }, storage.settings());
+  const from = (node: ReferenceServer, body: object) =>
+    fetch(`${node.baseUrl}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' }, body: JSON.stringify(body) });
+  const statuses: number[] = [];
+  // 30 a minute (the default): 15 wrong keys on each node, then one more.
+  for (let i = 0; i < 31; i++) statuses.push((await from(i % 2 ? api : recorder, { app_id: 'guard-app', project_id: 'p', sign_key: `wrong-${i}`, channel: 'room' })).status);
+  expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
+  expect(statuses[30]).toBe(429);
+  // The right key from that address is not even checked now, on either node.
+  for (const node of [api, recorder]) {
+    const answer = await from(node, { app_id: 'guard-app', project_id: 'p', sign_key: 'right', channel: 'room' });
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+  }
 });
 
 test('a recording stopped through the API node is made and uploaded by the recording node', async () => {

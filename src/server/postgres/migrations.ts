@@ -7,7 +7,7 @@ import type { Postgres } from './connection.js';
 export const notifyChannels = { projects: 'cloudrec_projects', tasks: 'cloudrec_tasks', memberships: 'cloudrec_memberships' } as const;
 
 const migrations = [
-  // 1: settings the nodes share (meta), projects, channel memberships (the sandbox's presence) and tasks, as in the embedded schema;
+  // 1: settings the nodes share (meta), the fleet's rate limits (token buckets), projects, channel memberships (the sandbox's presence) and tasks, as in the embedded schema;
   // one recording task per app and channel is the database's own rule (a partial unique index), and
   // task ids come from an identity sequence (never reused, also after a rollback).
   `CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
@@ -34,6 +34,11 @@ const migrations = [
      files jsonb NOT NULL DEFAULT '[]',
      progress jsonb);
    CREATE UNIQUE INDEX tasks_one_recording ON tasks (app_id, channel) WHERE state = 'recording';
+   CREATE TABLE rate_buckets (
+     key text PRIMARY KEY,
+     tokens float8 NOT NULL, at float8 NOT NULL,
+     asked integer NOT NULL, granted integer NOT NULL,
+     cap float8 NOT NULL, per_ms float8 NOT NULL);
    CREATE INDEX tasks_state ON tasks (state, task_id);
 
    CREATE FUNCTION cloudrec_notify_project() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -7,6 +7,7 @@ import { createPgChannels } from './channels.js';
 import { openPostgres, type Postgres, type PostgresOptions } from './connection.js';
 import { migrate } from './migrations.js';
 import { createPgProjectStore } from './project-store.js';
+import { createFleetLimits } from './rate-limits.js';
 import { createPgTaskStore } from './task-store.js';
 
 export interface PgStores extends Stores {
@@ -44,8 +45,13 @@ export async function openPgStores(url: string, box: SecretBox, options: Postgre
     const projects = createPgProjectStore(db, box);
     const channels = createPgChannels(db, options.now);
     const tasks = createPgTaskStore(db, options.now);
-    await Promise.all([projects.open(), channels.open(), tasks.open()]);
-    return { db, applied, projects, channels, tasks, meta, claimMeta, close: () => db.close() };
+    const limits = createFleetLimits(db, options.now);
+    await Promise.all([projects.open(), channels.open(), tasks.open(), limits.open()]);
+    const close = async () => {
+      limits.close();
+      await db.close();
+    };
+    return { db, applied, projects, channels, tasks, limiter: limits.limiter, meta, claimMeta, close };
   } catch (error) {
     await db.close().catch(() => {});
     throw error;
