@@ -22,7 +22,7 @@ import { checkedAnswer, createStartEndpoint } from './start-endpoint.js';
 import { sameSettings } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
 import { registerStaticRoutes } from './static-routes.js';
-import { sqliteStores, type Stores } from './stores.js';
+import { markStopped, sqliteStores, type Stores } from './stores.js';
 import type { Task } from './task-store.js';
 
 export interface AppOptions {
@@ -199,12 +199,7 @@ export function buildApp(options: AppOptions) {
     throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.', { 'WWW-Authenticate': 'Bearer' });
   };
   if (config.sandbox) {
-    const stopTask =
-      options.stopTask ??
-      (async (taskId: number) => {
-        const task = (await tasks.get(taskId))!;
-        return task.state === 'recording' ? (await tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }))! : task;
-      });
+    const stopTask = options.stopTask ?? ((taskId: number) => markStopped(tasks, taskId, now));
     const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: mediaFolder(config) });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
       for (const [method, operation] of Object.entries(item)) {

@@ -11,7 +11,7 @@ import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from '
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { PgStores } from './postgres/open-stores.js';
 import { isDatabaseUnavailable } from './postgres/unavailable.js';
-import { sqliteStores, type Stores } from './stores.js';
+import { markStopped, sqliteStores, type Stores } from './stores.js';
 import { createTaskRunner } from './task-runner.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -147,7 +147,6 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   // The check (a few runs of ffmpeg, ~0.3 s) goes on while the database opens.
   const toolCheck = records ? mediaToolProblems() : Promise.resolve([]);
   let database: OpenedDatabase;
-  let releaseRecordingLock: (() => Promise<void>) | undefined;
   let secretBox: SecretBox;
   let built: ReturnType<typeof buildApp>;
   let stopping: string | undefined;
@@ -156,14 +155,6 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       // One key for the whole fleet (checked against the database), or this node's own file.
       secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
       database = await openFleetDatabase(config, secretBox, (message) => console.log(`cloudrec: ${message}`));
-      if (records) {
-        const { takeRecordingLock } = await import('./postgres/recording-lock.js');
-        const opened = database;
-        releaseRecordingLock = await takeRecordingLock(config.databaseUrl, (message) => console.error(`cloudrec: ${message}`)).catch(async (error: unknown) => {
-          await opened.close();
-          throw error;
-        });
-      }
     } else {
       // The database first: it takes the folder's lock, so a second server (even one started at the
       // same moment on a new folder) is refused before it touches anything else.
@@ -173,18 +164,18 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       database = { stores: sqliteStores(db, secretBox), claimMeta: sqliteMeta(db), close: () => db.close(), where: resolve(config.dataDir) };
     }
     mkdirSync(mediaFolder(config), { recursive: true });
-    // A node that records ends a stopped recording through its runner (made below); an API node
-    // marks it ended, and the node that records makes its files.
+    // The node recording now ends a stopped recording through its runner (made below); any other
+    // marks it ended, and the node recording hears of it and makes its files.
+    const stores = database.stores;
     built = buildApp({
       config,
-      stores: database.stores,
-      ...(records && { stopTask: (taskId: number) => runner.stop(taskId) }),
+      stores,
+      stopTask: (taskId: number) => (recording ? runner.stop(taskId) : markStopped(stores.tasks, taskId)),
       refusal: () => stopping,
     });
   } catch (error) {
     const unreachable = config.databaseUrl && isDatabaseUnavailable(error);
-    const taken = (error as Error).name === 'RecordingNodeTaken';
-    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError) && !unreachable && !taken) throw error;
+    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError) && !unreachable) throw error;
     console.error(
       `cloudrec: ${unreachable ? `cannot reach the database at ${withoutPassword(config.databaseUrl)} after ${databaseWaitMs / 1000} s (${(error as { code?: string }).code ?? (error as Error).message}); start it, or check CLOUDREC_DATABASE_URL.` : (error as Error).message}`,
     );
@@ -193,13 +184,15 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   }
   const missingTools = await toolCheck;
   if (missingTools.length) {
-    await releaseRecordingLock?.();
     await database.close();
     console.error(`cloudrec: this machine cannot record, so the server does not start.\n  ${missingTools.join('\n  ')}`);
     process.exitCode = 2;
     return;
   }
   const { app, projects, channels, tasks } = built;
+  /** Whether this node records now: alone, always; in a fleet, while it holds the recording lock. */
+  let recording = false;
+  let lock: { release(): Promise<void> } | undefined;
   // Every timer and callback handles its own failures; these say so loudly if one was missed,
   // and keep the server (and the tasks it has accepted) running.
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection (a bug); the server keeps running'));
@@ -222,7 +215,6 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     await storage?.close();
     await app.close();
-    await releaseRecordingLock?.();
     await database.close();
   };
   // The demo's embedded storage is one process's: a fleet's storage is started beside it (npm run cluster).
@@ -246,11 +238,17 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     }, config.shutdownTimeoutSec * 1000);
     deadline.unref();
     try {
-      if (records) await runner.shutdown();
+      // In a fleet what this node records is handed back (a standby takes it up; its recordings go
+      // on); alone, its recordings end now and their files are made at the next start.
+      if (lock) {
+        await runner.pause();
+        await lock.release();
+      } else if (records) {
+        await runner.shutdown();
+      }
       app.server.closeIdleConnections();
       await app.close();
       await storage?.close();
-      await releaseRecordingLock?.();
       await database.close();
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
@@ -273,8 +271,26 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   } else {
     await app.ready();
   }
-  if (records) await runner.start();
-  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: recording for ${database.where}`);
+  if (records && config.databaseUrl) {
+    const { holdRecordingLock } = await import('./postgres/recording-lock.js');
+    lock = await holdRecordingLock(config.databaseUrl, {
+      acquired: async () => {
+        recording = true;
+        app.log.info({ pid: process.pid }, 'this node records now');
+        await runner.start();
+      },
+      lost: async () => {
+        recording = false;
+        app.log.warn({ pid: process.pid }, 'lost the recording lock with its connection: paused until this node holds it again');
+        await runner.pause();
+      },
+      standby: () => console.log(`cloudrec: another node records for this database; this one waits as a standby and takes over when it stops`),
+    });
+  } else if (records) {
+    recording = true;
+    await runner.start();
+  }
+  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: ${recording ? 'recording' : 'standby'} for ${database.where}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await runServer();

@@ -43,3 +43,9 @@ export function sqliteStores(db: Db, box: SecretBox = createSecretBox(randomByte
 }
 
 export type { Task };
+
+/** Ends a task's recording in the store alone: the node that records makes its files (a stop through a node that does not record). */
+export async function markStopped(tasks: Stores['tasks'], taskId: number, now: () => number = Date.now): Promise<Task> {
+  const task = (await tasks.get(taskId))!;
+  return task.state === 'recording' ? (await tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }))! : task;
+}

@@ -72,7 +72,11 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   const render = deps.render ?? renderRecording;
   // The S3 client (a quarter of a second to load) is loaded with the first upload, not at start-up.
   const upload: typeof uploadWithRetry = deps.upload ?? (async (...args) => (await import('../storage/upload.js')).uploadWithRetry(...args));
-  const shutdown = new AbortController();
+  // Aborted by a pause or a shutdown; a new one for each start.
+  let stopping = new AbortController();
+  /** Whether this runner watches the recordings now (started, not paused). */
+  let running = false;
+  let watching = false;
   /** Tasks being finalized or uploaded now, so each is worked on once. */
   const working = new Map<number, Promise<void>>();
   // Tasks that end together render side by side, one a core, the rest waiting for a free slot.
@@ -153,8 +157,8 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     mkdirSync(dir, { recursive: true });
     const plan = await planFor(task);
     const made = await inRenderSlot((): Promise<MadeFile[]> => {
-      if (shutdown.signal.aborted) throw new Aborted();
-      return render(plan, dir, { signal: shutdown.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+      if (stopping.signal.aborted) throw new Aborted();
+      return render(plan, dir, { signal: stopping.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
     });
     if (made.length === 0) {
       await fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
@@ -189,7 +193,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       const path = join(folder(task.task_id), file.name);
       try {
         await upload(storage, file.object_key, path, {
-          signal: shutdown.signal,
+          signal: stopping.signal,
           onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
           onRetry: (attempt, error, delayMs) =>
             deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
@@ -200,7 +204,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
             ),
         });
       } catch (error) {
-        if (shutdown.signal.aborted) throw new Aborted();
+        if (stopping.signal.aborted) throw new Aborted();
         if (error instanceof UploadError && error.permanent) {
           await fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
           return;
@@ -224,13 +228,13 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   // Node's timer takes its listener off the shutdown signal when it fires (a store down for hours
   // would otherwise add one a pause).
   const pause = (ms: number) =>
-    delay(ms, undefined, { signal: shutdown.signal }).catch(() => {
+    delay(ms, undefined, { signal: stopping.signal }).catch(() => {
       throw new Aborted();
     });
 
   /** Carries a task from wherever it is (finalizing or uploading) to its end, once at a time. */
   function work(taskId: number) {
-    if (working.has(taskId) || shutdown.signal.aborted) return;
+    if (working.has(taskId) || stopping.signal.aborted) return;
     const run = (async () => {
       try {
         let task = (await deps.tasks.get(taskId))!;
@@ -240,7 +244,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         }
         if (task.state === 'uploading') await uploadAll(task);
       } catch (error) {
-        if (error instanceof Aborted || shutdown.signal.aborted) {
+        if (error instanceof Aborted || stopping.signal.aborted) {
           // Left as it is in the store; the next start resumes it.
           deps.log.info({ task_id: taskId }, 'task paused by shutdown');
           return;
@@ -329,26 +333,49 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   return {
     /** Resumes tasks a previous run left finalizing or uploading, and starts watching recordings. */
     async start() {
+      if (stopping.signal.aborted) stopping = new AbortController();
+      running = true;
+      sweepDue = true;
       for (const task of await unfinished()) {
         deps.log.info({ task_id: task.task_id, state: task.state }, 'resuming task');
         work(task.task_id);
       }
-      deps.channels.watch?.((appId, channel) => void channelChanged(appId, channel));
-      // A recording ended elsewhere (stopped through another node) has its files made here.
-      deps.tasks.watch?.((taskId, state) => {
-        if (state === 'finalizing') work(taskId);
-      });
+      if (!watching) {
+        watching = true;
+        deps.channels.watch?.((appId, channel) => {
+          if (running) void channelChanged(appId, channel);
+        });
+        // A recording ended elsewhere (stopped through another node) has its files made here.
+        deps.tasks.watch?.((taskId, state) => {
+          if (state === 'finalizing') work(taskId);
+        });
+      }
       timer = setInterval(() => void tick(), tickMs);
       await tick();
     },
+    /**
+     * Stops working without ending anything: timers stop, work in progress is aborted and left
+     * where it is in the store, for whoever starts next (this runner again, or another node's).
+     */
+    async pause() {
+      running = false;
+      clearInterval(timer);
+      await ticking;
+      stopping.abort();
+      await Promise.allSettled(working.values());
+    },
     /** Ends a task's recording now (a stop call). */
     stop: (taskId: number): Promise<Task> => end(taskId, 'stopped'),
-    /** Ends every recording (end reason `shutdown`), stops work in progress and waits for it. */
+    /**
+     * Ends every recording (end reason `shutdown`), stops work in progress and waits for it. A
+     * runner that is not working (paused, or never started) ends nothing: another may be.
+     */
     async shutdown() {
       clearInterval(timer);
       await ticking;
-      for (const task of await deps.tasks.list('recording')) await end(task.task_id, 'shutdown');
-      shutdown.abort();
+      if (running) for (const task of await deps.tasks.list('recording')) await end(task.task_id, 'shutdown');
+      running = false;
+      stopping.abort();
       await Promise.allSettled(working.values());
     },
     /** Resolves once no task is being worked on (for tests). */

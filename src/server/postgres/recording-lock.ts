@@ -1,52 +1,67 @@
-// One node records for a database at a time, for now: it holds a session advisory lock on a
-// connection of its own. (Handing the work to several workers through a job queue is the next
-// step of the fleet; until then a second recording node is refused at start instead of rendering
-// every task twice.) A lock lost with its connection is taken again when the database is back.
+// One node records for a database at a time, for now: the one holding a session advisory lock on
+// a connection of its own. Any other recording node waits as a standby, trying for the lock every
+// `retryMs`, and takes over when the holder stops or dies (PostgreSQL frees a session's locks the
+// moment its connection closes, a SIGKILL included). A holder that loses its connection stops
+// working at once (a standby may hold the lock by then) and tries again like a standby.
+// (Handing the work to several workers at once through a job queue is the next step of the fleet.)
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 const lockSql = "SELECT pg_try_advisory_lock(hashtext('cloudrec recording node')) AS held";
 
-export class RecordingNodeTaken extends Error {
-  override name = 'RecordingNodeTaken';
+export interface RecordingLockEvents {
+  /** This node holds the lock: it records now. */
+  acquired(): Promise<void> | void;
+  /** This node lost the lock (its connection broke): it must stop recording until it holds it again. */
+  lost(): Promise<void> | void;
+  /** Once, when another node holds the lock at this node's first try. */
+  standby(): void;
 }
 
-/** Takes the lock or throws RecordingNodeTaken; resolves with its release. */
-export async function takeRecordingLock(url: string, onLost: (message: string) => void): Promise<() => Promise<void>> {
+/** Tries for the lock until `release` is called; resolves once the first try is answered. */
+export async function holdRecordingLock(url: string, events: RecordingLockEvents, retryMs = 2000): Promise<{ release(): Promise<void> }> {
   let released = false;
   let client: pg.Client | undefined;
-  const take = async (): Promise<boolean> => {
-    const next = new pg.Client({ connectionString: url, application_name: `cloudrec recording lock ${process.pid}` });
-    next.on('error', () => {});
-    await next.connect();
-    const { rows } = await next.query<{ held: boolean }>(lockSql);
-    if (!rows[0]!.held) {
-      await next.end();
-      return false;
-    }
-    client = next;
-    next.once('end', () => void retake());
-    return true;
-  };
-  const retake = async () => {
-    for (let delay = 500; !released; delay = Math.min(delay * 2, 5000)) {
-      await sleep(delay);
+  let told = false;
+  let firstTry: () => void = () => {};
+  const first = new Promise<void>((resolve) => (firstTry = resolve));
+
+  const loop = async () => {
+    while (!released) {
+      const next = new pg.Client({ connectionString: url, application_name: `cloudrec recording lock ${process.pid}`, connectionTimeoutMillis: 2000 });
+      next.on('error', () => {});
+      const ended = new Promise<void>((resolve) => next.once('end', () => resolve()));
       try {
-        if (await take()) return;
-        onLost('another node took the recording lock while this one was cut off from the database; this node keeps recording what it holds');
-        return;
+        await next.connect();
+        client = next;
+        // Held or not, keep trying on this connection until it is, or until it breaks.
+        while (!released) {
+          const { rows } = await next.query<{ held: boolean }>(lockSql);
+          firstTry();
+          if (rows[0]!.held) break;
+          if (!told) {
+            told = true;
+            events.standby();
+          }
+          await Promise.race([sleep(retryMs), ended]);
+        }
+        if (released) break;
+        await events.acquired();
+        await ended;
+        if (!released) await events.lost();
       } catch {
-        // still away: try again
+        firstTry();
+        await next.end().catch(() => {});
+        if (!released) await sleep(retryMs);
       }
     }
   };
-  if (!(await take())) {
-    throw new RecordingNodeTaken(
-      'another node already records for this database (role worker or all). For now one node per database records: start this one with --role api.',
-    );
-  }
-  return async () => {
-    released = true;
-    await client?.end().catch(() => {});
+  void loop();
+  await first;
+  return {
+    async release() {
+      released = true;
+      await client?.end().catch(() => {});
+    },
   };
 }
