@@ -97,7 +97,7 @@ export function startRecording(
     };
     const [byAddress, byApp] = [deps.failedAuth.byAddress.take(address), deps.failedAuth.byApp.take(request.app_id)];
     // The fleet's limits answer with a promise; the embedded server's at once.
-    if (byAddress instanceof Promise || byApp instanceof Promise) return Promise.all([byAddress, byApp]).then(([a, b]) => failed(a, b));
+    if (byAddress instanceof Promise || byApp instanceof Promise) return Promise.all([byAddress, byApp]).then(([a, b]) => failed(a, b), databaseAway);
     return failed(byAddress, byApp);
   }
 
@@ -109,7 +109,7 @@ export function startRecording(
 
   // --- the app's request rate
   const wait = deps.rateLimiter.take(request.app_id);
-  if (wait instanceof Promise) return wait.then((seconds) => admitted(deps, request, project, active, seconds));
+  if (wait instanceof Promise) return wait.then((seconds) => admitted(deps, request, project, active, seconds), databaseAway);
   return admitted(deps, request, project, active, wait);
 }
 
@@ -156,16 +156,20 @@ function admitted(
     },
     (error: unknown) => {
       if (error instanceof BatchRefused) throw unavailable(error.message);
-      // A database restarting is back in seconds; a full disk takes longer to clear.
-      if (isDatabaseUnavailable(error)) throw unavailable('The service cannot reach its database now', databaseRetrySec);
-      if (!isOutOfSpace(error)) throw error;
-      throw unavailable('The service cannot store new tasks now: its disk is full');
+      if (isOutOfSpace(error)) throw unavailable('The service cannot store new tasks now: its disk is full');
+      return databaseAway(error);
     },
   );
 }
 
 const alreadyRecording = (channel: string, active: ActiveTask) =>
   new ApiFailure('channel_already_recording', `Channel ${channel} is already being recorded by task ${active.task_id} with different settings.`);
+
+/** A database that cannot be reached is a 503 (it is back in seconds, restarting); anything else is thrown on. */
+function databaseAway(error: unknown): never {
+  if (isDatabaseUnavailable(error)) throw unavailable('The service cannot reach its database now', databaseRetrySec);
+  throw error;
+}
 
 const unavailable = (why: string, seconds = unavailableRetrySec) =>
   new ApiFailure('service_unavailable', `${why}. Retry after ${seconds} seconds.`, { 'Retry-After': String(seconds) });

@@ -61,6 +61,13 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
     async transaction(work) {
       const client = await pool.connect();
       let broken = false;
+      // A connection ended by the server while checked out (a restart) emits an error that no one
+      // else listens to here; the query under way fails with it anyway.
+      const ended = (error: Error) => {
+        broken = true;
+        onError(error, 'a connection in a transaction');
+      };
+      client.on('error', ended);
       try {
         await client.query('BEGIN');
         const result = await work(client as Queryable);
@@ -71,6 +78,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
         if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
         throw error;
       } finally {
+        client.off('error', ended);
         // A connection whose link broke is not given back to the pool for the next query.
         client.release(broken);
       }

@@ -1,0 +1,204 @@
+// The fleet on a real PostgreSQL server under faults: an API node killed under a load of starts
+// (every acknowledged task is in the database), PostgreSQL restarted under load (only 200s and 503s
+// with Retry-After meanwhile, 200s after, nothing acknowledged lost), and the recording node killed
+// in the middle of a render (the standby renders it again and uploads each object once, whole).
+import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
+import { arrangeProject, postStart, sandbox, startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
+import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+
+let database: ThrowawayPostgres;
+let storage: StorageServer;
+const nodes: ReferenceServer[] = [];
+let fleet: Record<string, string>;
+
+beforeAll(async () => {
+  [database, storage] = await Promise.all([startThrowawayPostgres(), startStorageServer()]);
+  fleet = {
+    CLOUDREC_DATABASE_URL: database.url,
+    CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'),
+    CLOUDREC_LOG_LEVEL: 'warn',
+    CLOUDREC_RATE_LIMIT_PER_SEC: '100000',
+  };
+}, 60_000);
+afterAll(async () => {
+  for (const node of nodes) {
+    await node.stop();
+    node.remove();
+  }
+  await storage?.remove();
+  await database?.remove();
+});
+
+const node = async (role: 'api' | 'all' | 'worker', env: Record<string, string> = {}) => {
+  const started = await startReferenceServer({ ...fleet, ...env, CLOUDREC_ROLE: role }, undefined, {
+    compiled: true,
+    ...(role === 'worker' && { ready: /cloudrec worker \d+: (recording|standby)/ }),
+  });
+  nodes.push(started);
+  return started;
+};
+
+/** The task ids the database holds. */
+async function storedTasks(): Promise<Set<number>> {
+  const client = new pg.Client(database.url);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ task_id: string }>('SELECT task_id FROM tasks');
+    return new Set(rows.map((row) => Number(row.task_id)));
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * `clients` at once, each taking the next channel and sending its start until it is a 200, as a
+ * client should: a 503 is retried after its Retry-After, no answer after a second (its node may be
+ * gone). Stops when `running()` is false or the channels are used up.
+ */
+function load(bases: () => string[], ids: object, channels: string[], running: () => boolean, clients = 32) {
+  const acknowledged: number[] = [];
+  const statuses = new Map<string, number>();
+  const wrong: string[] = [];
+  const count = (status: string) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  let next = 0;
+  const done = Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      while (running() && next < channels.length) {
+        const channel = channels[next++]!;
+        for (let tries = 0; running() && tries < 30; tries++) {
+          const base = bases()[(c + tries) % bases().length]!;
+          let wait = 1;
+          try {
+            const answer = await postStart(base, { ...ids, channel });
+            const body = (await answer.json()) as { task_id?: number; code: string };
+            count(String(answer.status));
+            if (answer.status === 200) {
+              acknowledged.push(body.task_id!);
+              break;
+            }
+            const retryAfter = answer.headers.get('retry-after') ?? '';
+            if (answer.status !== 503 || !/^\d+$/.test(retryAfter)) {
+              wrong.push(`${answer.status} ${JSON.stringify(body)}`);
+              break;
+            }
+            wait = Number(retryAfter);
+          } catch {
+            count('no answer');
+          }
+          await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        }
+      }
+    }),
+  );
+  return { acknowledged, statuses, wrong, done };
+}
+
+/** Channels with a user in each, made through `base`. */
+async function channelsWithUsers(base: string, appId: string, count: number, prefix: string) {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  for (const name of names) await sandbox(base, 'PUT', `/sandbox/apps/${appId}/channels/${name}/users/1`, {});
+  return names;
+}
+
+test('an API node killed (SIGKILL) under a load of new tasks: every acknowledged task is in the database', async () => {
+  const [a, b] = [await node('api'), await node('api')];
+  const ids = { app_id: 'kill-app', project_id: 'p', sign_key: 'k' };
+  await arrangeProject(a.baseUrl, ids, storage.settings());
+  const channels = await channelsWithUsers(a.baseUrl, ids.app_id, 1500, 'kill');
+  let killed = false;
+  const run = load(() => (killed ? [b.baseUrl] : [a.baseUrl, b.baseUrl]), ids, channels, () => true);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await a.stop('SIGKILL');
+  killed = true;
+  await run.done;
+  const stored = await storedTasks();
+  console.log(`answers: ${JSON.stringify(Object.fromEntries(run.statuses))}; ${run.acknowledged.length} acknowledged, ${stored.size} stored`);
+  expect(run.acknowledged.length).toBeGreaterThan(500);
+  expect(run.acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+  expect(run.wrong).toEqual([]);
+}, 180_000);
+
+test('PostgreSQL restarted under load: only 200s and 503s with Retry-After meanwhile, 200s after, nothing acknowledged lost', async () => {
+  const api = await node('api');
+  const ids = { app_id: 'restart-app', project_id: 'p', sign_key: 'k' };
+  await arrangeProject(api.baseUrl, ids, storage.settings());
+  const channels = await channelsWithUsers(api.baseUrl, ids.app_id, 1500, 'restart');
+  let running = true;
+  const run = load(() => [api.baseUrl], ids, channels, () => running, 16);
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  await database.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await database.start();
+  const restarted = run.acknowledged.length;
+  // After the restart the node is back by itself: starts are 200 again.
+  const back = performance.now();
+  while (run.acknowledged.length === restarted) {
+    expect(performance.now() - back).toBeLessThan(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  running = false;
+  await run.done;
+  const stored = await storedTasks();
+  console.log(`answers: ${JSON.stringify(Object.fromEntries(run.statuses))}; ${run.acknowledged.length} acknowledged, back ${Math.round(performance.now() - back)} ms after the restart`);
+  expect(run.wrong).toEqual([]);
+  expect(run.statuses.get('503')).toBeGreaterThan(0);
+  expect(run.statuses.get('no answer') ?? 0).toBe(0);
+  expect(run.statuses.get('500') ?? 0).toBe(0);
+  expect(run.acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+}, 180_000);
+
+test('the recording node killed in the middle of a render: the standby renders it again and uploads each object once, whole', async () => {
+  // Storage behind a counting proxy: every PUT (or multipart part) of an object is counted.
+  const writes = new Map<string, number>();
+  const proxy = createServer((req, res) => {
+    const key = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
+    if (req.method === 'PUT' || req.method === 'POST') writes.set(key, (writes.get(key) ?? 0) + 1);
+    const upstream = httpRequest(`${storage.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const proxied = { ...storage.settings(), endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+    const recorder = await node('all');
+    await node('worker'); // the standby
+    const api = await node('api');
+    const ids = { app_id: 'render-app', project_id: 'p', sign_key: 'k', channel: 'room' };
+    await arrangeProject(recorder.baseUrl, { ...ids, uids: [1, 2, 3] }, proxied);
+    const settings = { is_mixing_enabled: 1, mixed_video_audio: 1, mixResolution: '1280,720,30,2000' };
+    const answer = await postStart(recorder.baseUrl, { ...ids, ...settings });
+    const { task_id: taskId } = (await answer.json()) as { task_id: number };
+    await new Promise((resolve) => setTimeout(resolve, 12_000)); // 12 s of media: a render of seconds
+    await sandbox(recorder.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+    // Killed once the render has begun (a progress step other than recording).
+    for (;;) {
+      const task = (await sandbox(recorder.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as { state: string; progress: { step: string } | null };
+      if (task.state === 'finalizing' && task.progress && task.progress.step !== 'recording') break;
+      expect(task.state).toBe('finalizing');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await recorder.stop('SIGKILL');
+    const killed = performance.now();
+    let task: { state: string; files: { object_key: string; bytes: number }[] } | undefined;
+    while (task?.state !== 'completed') {
+      expect(performance.now() - killed, `task ${taskId}: ${task?.state}`).toBeLessThan(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      task = (await sandbox(api.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as typeof task;
+    }
+    console.log(`the standby completed task ${taskId} ${Math.round(performance.now() - killed)} ms after the kill; writes per object: ${JSON.stringify(Object.fromEntries(writes))}`);
+    for (const file of task.files) {
+      expect((await storage.download(file.object_key)).length).toBe(file.bytes);
+      expect(writes.get(`/${storage.settings().bucket}/${file.object_key}`), file.object_key).toBe(1);
+    }
+  } finally {
+    proxy.close();
+  }
+}, 180_000);
