@@ -19,13 +19,16 @@
 //   5. SQLite drivers: the same server on node:sqlite and on better-sqlite3 (a devDependency, kept
 //      for this comparison), an identical repeat and a new task each request against the bare
 //      server, and start-up with 100,000 tasks.
+//   6. The fleet: the server as an API node on a throwaway PostgreSQL and on its SQLite file, an
+//      identical repeat and a new task each request, against the bare server; an API node's memory
+//      per recording task (bench-support/http-bench.ts, fleetBench).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
-import { betterSqlite3Version, driverBench, httpBench, startupBench, type HttpRow } from './bench-support/http-bench.js';
+import { betterSqlite3Version, driverBench, fleetBench, httpBench, startupBench, type HttpRow } from './bench-support/http-bench.js';
 import { endedTogetherBench } from './bench-support/ended-together-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
 
@@ -40,7 +43,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', 'drivers'];
+const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', 'drivers', 'fleet'];
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -109,12 +112,22 @@ async function drivers() {
   return result;
 }
 
+async function fleet() {
+  step('the fleet: an API node on PostgreSQL against the server on its SQLite file');
+  const result = await fleetBench({ connections, seconds, rounds, recording });
+  console.log('');
+  console.log(httpTable(result.rows));
+  console.log(`an API node's memory per recording task: ${(result.memoryPerTask / 1024).toFixed(2)} KiB (${result.recording.toLocaleString('en')} recording)`);
+  return result;
+}
+
 const started = performance.now();
 const start = sections.includes('start') ? await startRequests() : undefined;
 const boot = sections.includes('startup') ? await startup() : undefined;
 const render = sections.includes('render') ? await rendering() : undefined;
 const calls = sections.includes('client') ? await client() : undefined;
 const driverRun = sections.includes('drivers') ? await drivers() : undefined;
+const fleetRun = sections.includes('fleet') ? await fleet() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 if (start) {
   for (const row of start.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
@@ -135,6 +148,11 @@ if (driverRun) {
   for (const [driver, ms] of Object.entries(driverRun.startupMs)) console.log(`  ${`start-up, ${driverRun.tasks.toLocaleString('en')} tasks, ${driver}`.padEnd(60)} ${ms.toFixed(0)} ms`);
 }
 
+if (fleetRun) {
+  for (const row of fleetRun.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
+  console.log(`  ${"an API node's memory per recording task".padEnd(60)} ${(fleetRun.memoryPerTask / 1024).toFixed(2)} KiB`);
+}
+
 // The run on record: what was measured, on what, at which commit.
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
@@ -151,6 +169,7 @@ const record = {
   endedTogether: render?.endedTogether,
   client: calls,
   drivers: driverRun,
+  fleet: fleetRun,
 };
 const resultsDir = join(import.meta.dirname, '../bench/results');
 mkdirSync(resultsDir, { recursive: true });

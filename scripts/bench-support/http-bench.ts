@@ -334,3 +334,87 @@ export async function driverBench({ connections = 50, seconds = 5, rounds = 3, t
     for (const dir of [loadDir, startupDir, ...copies.map((c) => c.dir)]) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface FleetResult {
+  rows: HttpRow[];
+  /** The resident memory of an API node of the fleet per recording task: with `recording` tasks recording less with none. */
+  memoryPerTask: number;
+  recording: number;
+}
+
+/**
+ * The fleet against the embedded server, in one run: the same server as an API node on a throwaway
+ * PostgreSQL, and on its SQLite file, an identical repeat and a new task each request (group
+ * commit on both: one COMMIT for the starts of one turn of the event loop), against the bare
+ * server; then an API node's memory per recording task (it keeps the recording tasks in memory).
+ */
+export async function fleetBench({ connections = 50, seconds = 5, rounds = 3, pool = 250_000, recording = 10_000 } = {}): Promise<FleetResult> {
+  const { startThrowawayPostgres } = await import('../postgres.js');
+  const { openPgStores } = await import('../../src/server/postgres/open-stores.js');
+  const database = await startThrowawayPostgres();
+  const secretKey = (await import('node:crypto')).randomBytes(32).toString('base64');
+  console.log(`preparing: ${pool.toLocaleString('en')} channels with a user each, in SQLite and in PostgreSQL`);
+  const sqliteDir = prepareData(0, pool);
+  const stores = await openPgStores(database.url, createSecretBox(Buffer.from(secretKey, 'base64')));
+  const storage = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'recordings', access_key_id: 'a', secret_access_key: 's', prefix: '', force_path_style: true };
+  await stores.projects.put(ids.app_id, ids.project_id, { sign_key: ids.sign_key, recording_enabled: true, storage });
+  // In bulk: one statement, not a join (and a NOTIFY) each.
+  await stores.db.query(
+    `INSERT INTO memberships (app_id, channel, uid, audio, video, dual_stream, joined_at)
+     SELECT $1, c, 1, true, true, false, $2 FROM (SELECT 'pool-' || i AS c FROM generate_series(0, $3 - 1) i UNION ALL SELECT 'repeat-room') AS channels`,
+    [ids.app_id, Date.now(), pool],
+  );
+  await stores.close();
+  const env = (role: string) => ({ CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: secretKey, CLOUDREC_ROLE: role });
+  const fleetNode = async () => {
+    const port = await freePort();
+    return launch('node', [join(root, 'dist/src/server/main.js')], /reference server on http:\/\/127\.0\.0\.1:(\d+)/, {
+      ...env('api'), CLOUDREC_PORT: String(port), CLOUDREC_DATA_DIR: mkdtempSync(join(tmpdir(), 'cloudrec-bench-node-')), CLOUDREC_DEMO: 'off', CLOUDREC_LOG_LEVEL: 'silent',
+      CLOUDREC_RATE_LIMIT_PER_SEC: '100000', CLOUDREC_FAILED_AUTH_PER_MIN: '1000000', CLOUDREC_MAX_CONNECTIONS: '10000',
+    });
+  };
+  const valid = JSON.stringify({ ...ids, channel: 'repeat-room' });
+  const fresh = JSON.stringify({ ...ids, channel: 'pool-0' });
+  const warm = (server: Server) => fetch(`${server.url}/v1/cloudRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid });
+  const servers: Server[] = [];
+  try {
+    // Memory first: a node on the database with no task recording, then one with `recording` of them.
+    const idle = await fleetNode();
+    servers.push(idle);
+    await warm(idle);
+    const idleRss = rssBytes(idle.pid);
+    const pg = (await import('pg')).default;
+    const client = new pg.Client(database.url);
+    await client.connect();
+    await client.query(
+      `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
+       SELECT $1, $2, 'busy-' || i, $3::jsonb, 'recording', $4 FROM generate_series(0, $5 - 1) i`,
+      [ids.app_id, ids.project_id, JSON.stringify(recordingSettings({ ...ids, channel: 'x' })), Date.now(), recording],
+    );
+    await client.end();
+    const api = await fleetNode();
+    servers.push(api);
+    await warm(api);
+    const memoryPerTask = (rssBytes(api.pid) - idleRss) / recording;
+    idle.stop();
+    const bare = await launch('node', [join(import.meta.dirname, 'bare-server.mjs')], /listening (\d+)/);
+    const sqlite = await referenceServer(sqliteDir);
+    servers.push(bare, sqlite);
+    await warm(sqlite);
+    const rows = await runScenarios(
+      [
+        { name: 'bare node:http, the same JSON', server: bare, body: valid, status: '200' },
+        { name: 'SQLite (one process): identical repeat', server: sqlite, body: valid, status: '200' },
+        { name: 'PostgreSQL API node: identical repeat', server: api, body: valid, status: '200' },
+        { name: 'SQLite (one process): a new task each request', server: sqlite, body: fresh, newChannels: 'pool-', status: '200' },
+        { name: 'PostgreSQL API node: a new task each request', server: api, body: fresh, newChannels: 'pool-', status: '200' },
+      ],
+      { connections, seconds, rounds, pool },
+    );
+    return { rows, memoryPerTask, recording };
+  } finally {
+    for (const server of servers) server.stop();
+    rmSync(sqliteDir, { recursive: true, force: true });
+    await database.remove();
+  }
+}
