@@ -5,26 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from '../src/server/embedded-storage.js';
 import { demo } from '../src/server/main.js';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.js';
+import { freePort, startThrowawayPostgres, type ThrowawayPostgres } from './postgres.js';
 import { projectRoot } from './redocly.js';
 
 const apiNodes = 2;
 const workers = 2;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().unref().on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Node {
   role: 'api' | 'worker';

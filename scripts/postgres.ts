@@ -31,7 +31,8 @@ async function clusterUser(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().unref().on('error', reject);
     server.listen(0, '127.0.0.1', () => {

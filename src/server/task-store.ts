@@ -8,41 +8,47 @@ import type { BatchOutcome, NewTask, SameSettings } from './task-batcher.js';
 export type { RecordingSettings, Task };
 export type TaskState = Task['state'];
 
-interface TaskRow {
+/** A task as a store reads it back: times in ms, its JSON columns parsed. */
+export interface StoredTask {
   task_id: number;
   app_id: string;
   project_id: string;
   channel: string;
-  settings: string;
+  settings: RecordingSettings;
   state: TaskState;
   created_at: number;
   ended_at: number | null;
   end_reason: Task['end_reason'];
   failure_reason: string | null;
-  files: string;
-  progress: string | null;
+  files: Task['files'];
+  progress: Task['progress'] | null;
 }
 
-/** A task as stored; a recording's progress (seconds so far) is computed here, not written on a timer. */
-const toTask = (row: TaskRow, at: number): Task => ({
+/** A task as the API shows it; a recording's progress (seconds so far) is computed here, not written on a timer. */
+export const toTask = (row: StoredTask, at: number): Task => ({
   task_id: row.task_id,
   app_id: row.app_id,
   project_id: row.project_id,
   channel: row.channel,
   state: row.state,
-  settings: JSON.parse(row.settings) as RecordingSettings,
+  settings: row.settings,
   created_at: new Date(row.created_at).toISOString(),
   ended_at: row.ended_at === null ? null : new Date(row.ended_at).toISOString(),
   end_reason: row.end_reason,
   failure_reason: row.failure_reason,
-  files: JSON.parse(row.files) as Task['files'],
-  progress:
-    row.progress !== null
-      ? (JSON.parse(row.progress) as Task['progress'])
-      : row.state === 'recording'
-        ? { step: 'recording', done: Math.max(0, (at - row.created_at) / 1000), total: 0 }
-        : null,
+  files: row.files,
+  progress: row.progress ?? (row.state === 'recording' ? { step: 'recording', done: Math.max(0, (at - row.created_at) / 1000), total: 0 } : null),
 });
+
+/** A row of SQLite's tasks table: the JSON columns as text. */
+interface TaskRow extends Omit<StoredTask, 'settings' | 'files' | 'progress'> {
+  settings: string;
+  files: string;
+  progress: string | null;
+}
+
+const fromRow = (row: TaskRow, at: number): Task =>
+  toTask({ ...row, settings: JSON.parse(row.settings) as RecordingSettings, files: JSON.parse(row.files) as Task['files'], progress: row.progress === null ? null : (JSON.parse(row.progress) as Task['progress']) }, at);
 
 /** What a start needs to know of its channel's active task. */
 export interface ActiveTask {
@@ -86,16 +92,16 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
       const { app_id, project_id, channel } = fields;
       const { lastInsertRowid } = insert.run({ app_id, project_id, channel, settings: JSON.stringify(fields.settings), created_at: now() });
-      return toTask(byId.get(Number(lastInsertRowid))!, now());
+      return fromRow(byId.get(Number(lastInsertRowid))!, now());
     },
     get: (taskId: number): Task | undefined => {
       const row = byId.get(taskId);
-      return row && toTask(row, now());
+      return row && fromRow(row, now());
     },
     /** The task recording the channel now, if any. */
     activeFor: (appId: string, channel: string): Task | undefined => {
       const row = active.get(appId, channel);
-      return row && toTask(row, now());
+      return row && fromRow(row, now());
     },
     /** The task recording the channel now, if any: what a start compares itself with. */
     activeTask(appId: string, channel: string): ActiveTask | undefined {
@@ -110,7 +116,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
     },
     list: (state?: TaskState): Task[] => {
       const at = now();
-      return (state ? inState.all(state) : all.all()).map((row) => toTask(row, at));
+      return (state ? inState.all(state) : all.all()).map((row) => fromRow(row, at));
     },
     /** Applies `changes` to the task and returns it. */
     update(taskId: number, changes: TaskChanges): Task {
@@ -121,7 +127,7 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
       const row = byId.get(taskId)!;
       activeTasks.delete(row.app_id, row.channel);
-      return toTask(row, now());
+      return fromRow(row, now());
     },
     /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */
     transaction: <T>(work: () => T): T => {

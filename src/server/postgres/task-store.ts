@@ -3,41 +3,11 @@
 // racing starts on different nodes make one task. Each node keeps the recording tasks in memory for
 // the start path (an identical repeat reads no row), filled at start and kept true by the NOTIFY
 // every change of a task's state sends to all nodes.
-import type { ActiveTask, RecordingSettings, Task, TaskChanges, TaskState } from '../task-store.js';
+import { toTask, type ActiveTask, type StoredTask, type Task, type TaskChanges, type TaskState } from '../task-store.js';
 import type { BatchOutcome, NewTask, SameSettings } from '../task-batcher.js';
 import { PairMap } from '../pair-map.js';
 import type { Postgres, Queryable } from './connection.js';
 import { notifyChannels } from './migrations.js';
-
-interface TaskRow {
-  task_id: number;
-  app_id: string;
-  project_id: string;
-  channel: string;
-  settings: RecordingSettings;
-  state: TaskState;
-  created_at: number;
-  ended_at: number | null;
-  end_reason: Task['end_reason'];
-  failure_reason: string | null;
-  files: Task['files'];
-  progress: Task['progress'] | null;
-}
-
-const toTask = (row: TaskRow, at: number): Task => ({
-  task_id: row.task_id,
-  app_id: row.app_id,
-  project_id: row.project_id,
-  channel: row.channel,
-  state: row.state,
-  settings: row.settings,
-  created_at: new Date(row.created_at).toISOString(),
-  ended_at: row.ended_at === null ? null : new Date(row.ended_at).toISOString(),
-  end_reason: row.end_reason,
-  failure_reason: row.failure_reason,
-  files: row.files,
-  progress: row.progress ?? (row.state === 'recording' ? { step: 'recording', done: Math.max(0, (at - row.created_at) / 1000), total: 0 } : null),
-});
 
 /** What a change of a task NOTIFYs (see migrations.ts). */
 interface TaskNotice extends ActiveTask {
@@ -78,7 +48,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
     }
   }
 
-  const byId = async (client: Queryable, taskId: number) => (await client.query<TaskRow>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
+  const byId = async (client: Queryable, taskId: number) => (await client.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
 
   /** One attempt at createBatch. */
   async function writeBatch(batch: NewTask[], sameSettings: SameSettings): Promise<BatchOutcome[]> {
@@ -86,7 +56,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
     const outcomes = await db.transaction(async (client) => {
       // One statement for the batch. A row whose channel another transaction is writing waits for
       // it; if that one commits, this row is skipped and found below as the channel's task.
-      const inserted = await client.query<TaskRow>(
+      const inserted = await client.query<StoredTask>(
         `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
          SELECT app_id, project_id, channel, settings, 'recording', $5
            FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS i(app_id, project_id, channel, settings, n)
@@ -95,7 +65,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
          RETURNING *`,
         [batch.map((t) => t.app_id), batch.map((t) => t.project_id), batch.map((t) => t.channel), batch.map((t) => JSON.stringify(t.settings)), createdAt],
       );
-      const created = new PairMap<TaskRow>();
+      const created = new PairMap<StoredTask>();
       for (const row of inserted.rows) created.set(row.app_id, row.channel, row);
       const missing = batch.filter((t) => !created.get(t.app_id, t.channel));
       const existing = new PairMap<ActiveTask>();
@@ -168,7 +138,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
     watch: (listener: (taskId: number, state: TaskState) => void) => void watchers.push(listener),
 
     activeFor: async (appId: string, channel: string): Promise<Task | undefined> => {
-      const { rows } = await db.query<TaskRow>(`SELECT * FROM tasks WHERE app_id = $1 AND channel = $2 AND state = 'recording'`, [appId, channel]);
+      const { rows } = await db.query<StoredTask>(`SELECT * FROM tasks WHERE app_id = $1 AND channel = $2 AND state = 'recording'`, [appId, channel]);
       return rows[0] && toTask(rows[0], now());
     },
     get: async (taskId: number): Promise<Task | undefined> => {
@@ -177,8 +147,8 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
     },
     list: async (state?: TaskState): Promise<Task[]> => {
       const { rows } = state
-        ? await db.query<TaskRow>('SELECT * FROM tasks WHERE state = $1 ORDER BY task_id DESC', [state])
-        : await db.query<TaskRow>('SELECT * FROM tasks ORDER BY task_id DESC');
+        ? await db.query<StoredTask>('SELECT * FROM tasks WHERE state = $1 ORDER BY task_id DESC', [state])
+        : await db.query<StoredTask>('SELECT * FROM tasks ORDER BY task_id DESC');
       const at = now();
       return rows.map((row) => toTask(row, at));
     },
@@ -191,8 +161,8 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
       });
       const sets = columns.map((column, i) => `${column} = $${i + 2}`);
       const { rows } = sets.length
-        ? await db.query<TaskRow>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1 RETURNING *`, [taskId, ...values])
-        : await db.query<TaskRow>('SELECT * FROM tasks WHERE task_id = $1', [taskId]);
+        ? await db.query<StoredTask>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1 RETURNING *`, [taskId, ...values])
+        : await db.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId]);
       const row = rows[0];
       if (row) apply({ task_id: row.task_id, app_id: row.app_id, project_id: row.project_id, channel: row.channel, state: row.state, settings: row.settings });
       return row && toTask(row, now());
