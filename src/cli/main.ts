@@ -48,6 +48,7 @@ Commands:
   docs     build the API and client docs, and say where they are
   start    start a recording: POST /v1/cloudRecord, flags named after the request's fields
   status   a task's state and files; --follow shows progress until it ends
+  migrate  copy an embedded deployment (--from <data folder>) into a fleet's PostgreSQL
   conformance  check any server of the API against the spec (--base-url <url>)
   help     this text
 
@@ -145,6 +146,10 @@ const commands: Record<string, Command> = {
   status: {
     run: async (args) => (await import('./status-command.js')).statusCommand(args, console.log),
     help: async () => (await import('./status-command.js')).statusHelp(),
+  },
+  migrate: {
+    run: async (args) => (await import('./migrate-command.js')).migrateCommand(args, console.log),
+    help: async () => (await import('./migrate-command.js')).migrateHelp(),
   },
 };
 

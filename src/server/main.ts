@@ -175,9 +175,16 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     });
   } catch (error) {
     const unreachable = config.databaseUrl && isDatabaseUnavailable(error);
-    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError) && !unreachable) throw error;
+    // PostgreSQL's own refusals (a wrong password, no such database) carry its severity.
+    const refused = config.databaseUrl && typeof (error as { severity?: unknown }).severity === 'string';
+    if (!(error instanceof SecretKeyError) && !(error instanceof DatabaseError) && !unreachable && !refused) throw error;
+    const where = config.databaseUrl && withoutPassword(config.databaseUrl);
     console.error(
-      `cloudrec: ${unreachable ? `cannot reach the database at ${withoutPassword(config.databaseUrl)} after ${databaseWaitMs / 1000} s (${(error as { code?: string }).code ?? (error as Error).message}); start it, or check CLOUDREC_DATABASE_URL.` : (error as Error).message}`,
+      `cloudrec: ${
+        unreachable ? `cannot reach the database at ${where} after ${databaseWaitMs / 1000} s (${(error as { code?: string }).code ?? (error as Error).message}); start it, or check CLOUDREC_DATABASE_URL.`
+        : refused ? `the database at ${where} refused this node: ${(error as Error).message}. Check CLOUDREC_DATABASE_URL.`
+        : (error as Error).message
+      }`,
     );
     process.exitCode = 2;
     return;

@@ -4,12 +4,17 @@
 // repeat sent to the other node gets the same task, starts racing over both make one task, a
 // sign_key changed on one is refused by the other, and a recording stopped through the API node
 // is made and uploaded by the recording node, and the standby takes over when that node is killed.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
 import { runConformance } from '../../src/conformance/index.js';
 import { arrangeProject, postStart, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
+import { projectRoot } from '../support/prism.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let database: ThrowawayPostgres;
 let storage: StorageServer;
@@ -167,3 +172,14 @@ test('a standby recording node takes over when the recording node is killed (SIG
   expect((await storage.download(file!.object_key)).length).toBe(file!.bytes);
   expect(standby.process.output()).toContain('another node records for this database; this one waits as a standby');
 }, 90_000);
+
+test('a node given a database that refuses it exits 2 saying why, and never prints the password', async () => {
+  const url = database.url.replace('cloudrec@', 'cloudrec:never-printed@').replace(/\/cloudrec$/, '/nosuchdb');
+  const result = await promisify(execFile)(process.execPath, [join(projectRoot, 'bin/cloudrec.js'), 'serve'], {
+    env: { ...process.env, CLOUDREC_DATABASE_URL: url, CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'), CLOUDREC_PORT: '0', CLOUDREC_DATA_DIR: tempDir('cloudrec-refused-') },
+    encoding: 'utf8',
+  }).then(() => ({ code: 0, stdout: '', stderr: '' }), (error: { code: number; stdout: string; stderr: string }) => error);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('refused this node: database "nosuchdb" does not exist');
+  expect(`${result.stdout}${result.stderr}`).not.toContain('never-printed');
+}, 60_000);

@@ -1,6 +1,7 @@
 // The PostgreSQL schema, in versions applied in order at start. Several nodes starting at once
 // apply them once: each takes the same transaction-level advisory lock first, and the ones that
 // wait find them applied. Never edit a version that has shipped; add the next.
+import { DatabaseError } from '../database.js';
 import type { Postgres } from './connection.js';
 
 /** The channels NOTIFYed on a change, with the row's key in JSON: how each node keeps its caches true. */
@@ -79,7 +80,7 @@ export async function migrate(db: Postgres): Promise<number[]> {
     const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
     const current = rows[0]?.version ?? 0;
     if (current > migrations.length) {
-      throw new Error(`The database's schema is version ${current}, newer than this cloudrec's ${migrations.length}: run a newer cloudrec.`);
+      throw new DatabaseError(`The database's schema is version ${current}, newer than this cloudrec's ${migrations.length}: run a newer cloudrec.`);
     }
     const applied: number[] = [];
     for (let version = current + 1; version <= migrations.length; version++) {
