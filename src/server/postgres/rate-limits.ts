@@ -40,7 +40,11 @@ export function createFleetLimits(db: Postgres, now: () => number = Date.now) {
     pending = [];
     // Several takes of one key in a turn are one row of the statement, asking for that many.
     const keys = new Map<string, Take[]>();
-    for (const take of batch) keys.set(take.key, [...(keys.get(take.key) ?? []), take]);
+    for (const take of batch) {
+      const same = keys.get(take.key);
+      if (same) same.push(take);
+      else keys.set(take.key, [take]);
+    }
     const rows = [...keys.values()];
     try {
       const { rows: granted } = await db.query<{ key: string; granted: number; wait_ms: number }>(
