@@ -74,7 +74,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        broken = isDatabaseUnavailable(error);
+        broken ||= isDatabaseUnavailable(error);
         if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
         throw error;
       } finally {
