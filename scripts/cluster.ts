@@ -108,6 +108,14 @@ try {
     storage: { endpoint: storage.endpoint, region: 'us-east-1', bucket: embeddedBucket, access_key_id: embeddedCredentials.accessKeyId, secret_access_key: embeddedCredentials.secretAccessKey, force_path_style: true },
   });
   for (const uid of demo.uids) await sandbox(first.detail!, 'PUT', `/sandbox/apps/${demo.appId}/channels/${demo.channel}/users/${uid}`, {});
+  // Every API node hears of the demo by NOTIFY, within a second: the lines below are printed once all have.
+  for (const node of [first, ...rest].filter((n) => n.role === 'api')) {
+    for (;;) {
+      const channel = await fetch(`${node.detail}/sandbox/apps/${demo.appId}/channels/${demo.channel}`).then((r) => r.json() as Promise<{ members: unknown[] }>);
+      if ((await fetch(`${node.detail}${project}`)).ok && channel.members.length === demo.uids.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 
   console.log(`database ${database.url}`);
   console.log(`storage ${storage.endpoint} (bucket ${embeddedBucket})`);

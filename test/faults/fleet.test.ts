@@ -110,6 +110,10 @@ test('an API node killed (SIGKILL) under a load of new tasks: every acknowledged
   const ids = { app_id: 'kill-app', project_id: 'p', sign_key: 'k' };
   await arrangeProject(a.baseUrl, ids, storage.settings());
   const channels = await channelsWithUsers(a.baseUrl, ids.app_id, 1500, 'kill');
+  // The other node hears of each join by NOTIFY (within a second): wait for the last one.
+  while (((await (await fetch(`${b.baseUrl}/sandbox/apps/${ids.app_id}/channels/${channels.at(-1)}`)).json()) as { members: unknown[] }).members.length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   let killed = false;
   const run = load(() => (killed ? [b.baseUrl] : [a.baseUrl, b.baseUrl]), ids, channels, () => true);
   await new Promise((resolve) => setTimeout(resolve, 1000));
