@@ -366,10 +366,12 @@ export async function fleetBench({ connections = 50, seconds = 5, rounds = 3, po
   );
   await stores.close();
   const env = (role: string) => ({ CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: secretKey, CLOUDREC_ROLE: role });
+  const nodeDirs: string[] = [];
   const fleetNode = async () => {
+    nodeDirs.push(mkdtempSync(join(tmpdir(), 'cloudrec-bench-node-')));
     const port = await freePort();
     return launch('node', [join(root, 'dist/src/server/main.js')], /reference server on http:\/\/127\.0\.0\.1:(\d+)/, {
-      ...env('api'), CLOUDREC_PORT: String(port), CLOUDREC_DATA_DIR: mkdtempSync(join(tmpdir(), 'cloudrec-bench-node-')), CLOUDREC_DEMO: 'off', CLOUDREC_LOG_LEVEL: 'silent',
+      ...env('api'), CLOUDREC_PORT: String(port), CLOUDREC_DATA_DIR: nodeDirs.at(-1)!, CLOUDREC_DEMO: 'off', CLOUDREC_LOG_LEVEL: 'silent',
       CLOUDREC_RATE_LIMIT_PER_SEC: '100000', CLOUDREC_FAILED_AUTH_PER_MIN: '1000000', CLOUDREC_MAX_CONNECTIONS: '10000',
     });
   };
@@ -414,7 +416,7 @@ export async function fleetBench({ connections = 50, seconds = 5, rounds = 3, po
     return { rows, memoryPerTask, recording };
   } finally {
     for (const server of servers) server.stop();
-    rmSync(sqliteDir, { recursive: true, force: true });
+    for (const dir of [sqliteDir, ...nodeDirs]) rmSync(dir, { recursive: true, force: true });
     await database.remove();
   }
 }

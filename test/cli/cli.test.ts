@@ -1,9 +1,9 @@
 // The `cloudrec` command as a user runs it (bin/cloudrec.js in its own process), against the
 // reference server, an s3rver store and the Prism mock started here.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,6 +15,7 @@ import { projectRoot } from '../support/prism.js';
 import { startProcess } from '../support/process.js';
 import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const bin = join(projectRoot, 'bin/cloudrec.js');
 const run = promisify(execFile);
@@ -215,7 +216,7 @@ describe('cloudrec status', () => {
 describe('cloudrec serve and mock', () => {
   test('serve runs the reference server with the options given', async () => {
     const port = await freePort();
-    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    const data = tempDir('cloudrec-cli-serve-');
     const served = await startProcess('node', [bin, 'serve', '--port', String(port), '--data-dir', data, '--demo', 'off'], { ready: /reference server on http/, cwd: projectRoot });
     try {
       const spec = await fetch(`http://127.0.0.1:${port}/openapi.json`);
@@ -232,7 +233,7 @@ describe('cloudrec serve and mock', () => {
   });
 
   test('serve on a machine without ffmpeg says what is missing and how to install it, and does not start (exit 2)', async () => {
-    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    const data = tempDir('cloudrec-cli-serve-');
     // Only Node's own folder on the PATH: no ffmpeg, no ffprobe.
     const env = { ...process.env, PATH: dirname(process.execPath) };
     const served = await run(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data, '--demo', 'off'], { cwd: projectRoot, env, timeout: 30_000 }).then(
@@ -252,7 +253,7 @@ describe('cloudrec serve and mock', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as AddressInfo).port;
-    const data = mkdtempSync(join(tmpdir(), 'cloudrec-cli-serve-'));
+    const data = tempDir('cloudrec-cli-serve-');
     try {
       const other = flag === '--port' ? ['--demo-storage-port', String(await freePort())] : ['--port', String(await freePort())];
       const served = await cloudrec('serve', flag, String(port), ...other, '--data-dir', data);

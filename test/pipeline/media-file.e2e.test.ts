@@ -2,16 +2,17 @@
 // a file ffmpeg cannot read fails the task in our words, not ffprobe's; a file swapped for a
 // symlink out of the folder after the join is refused at render time; and no URL is fetched.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const project = { app_id: 'media-app', project_id: 'media-proj', sign_key: 'media-key' };
-const mediaDir = join(mkdtempSync(join(tmpdir(), 'cloudrec-mediadir-')), 'media');
+const mediaDir = join(tempDir('cloudrec-mediadir-'), 'media');
 let storage: StorageServer;
 let server: ReferenceServer;
 let web: TestHttpServer;

@@ -2,8 +2,8 @@
 // combination that changes the output, makes the files with ffmpeg, uploads them to a real
 // S3-compatible server (s3rver, its own process); the objects are downloaded and checked with
 // ffprobe. Recordings are ~2 s on small canvases to keep the suite fast.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SchemaTask as Task } from '../../generated/sandbox-types.js';
@@ -11,13 +11,14 @@ import type { StartRecordingRequest } from '../../src/index.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { ffprobe, moovBeforeMdat, type Probe } from '../support/ffprobe.js';
 import { arrangeProject, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
+import { tempDir } from '../support/temp-dir.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
 
 let storage: StorageServer;
 let server: ReferenceServer;
 const project = { app_id: 'e2e-app', project_id: 'e2e-proj', sign_key: 'e2e-key' };
-const downloads = mkdtempSync(join(tmpdir(), 'cloudrec-e2e-'));
+const downloads = tempDir('cloudrec-e2e-');
 // The recorded length is set by wall-clock sleeps and process scheduling on a busy 2-core
 // machine: files are compared with the task's own duration, within this many seconds.
 const durationTolerance = 0.6;

@@ -3,16 +3,17 @@
 // The frames are kept as artefacts in test-results/layouts/.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { layoutTiles, toPixels, type LayoutMode } from '../../src/recording/layout.js';
 import type { PresenceSpan } from '../../src/recording/plan.js';
 import { renderRecording } from '../../src/recording/render.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'cloudrec-layout-'));
+const dir = tempDir('cloudrec-layout-');
 const artefacts = resolve(import.meta.dirname, '../../test-results/layouts');
 const canvas = { width: 320, height: 240 };
 const colours: [string, [number, number, number]][] = [

@@ -1,14 +1,15 @@
 // The start-up check of ffmpeg and ffprobe: what it asks of them is what the renders use, and a
 // machine without them (or with too old an ffmpeg) is told what is missing.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { mediaToolProblems, requiredEncoders, requiredFilters } from '../../src/recording/media-tools.js';
 import type { RecordingPlan, RecordingSettings } from '../../src/recording/plan.js';
 import { renderRecording } from '../../src/recording/render.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cloudrec-media-tools-'));
+const dir = tempDir('cloudrec-media-tools-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An executable shell script at `dir/name`. */

@@ -1,7 +1,7 @@
 // The reference server's app in-process (Fastify inject, no port): the failures a real process
 // cannot be made to show on demand, the request log, and what is never let out (secrets).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
@@ -10,6 +10,7 @@ import { openDatabase, pragma } from '../../src/server/database.js';
 import { apiValidator } from '../../src/spec/api-document.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const signKey = 'sign-key-that-must-never-show';
 const secretAccessKey = 'storage-secret-that-must-never-show';
@@ -227,7 +228,7 @@ describe('the reference server app', () => {
   });
 
   test('serves the specs, and the docs site under /docs/ (the old addresses of the API pages lead to them)', async () => {
-    const docsDir = mkdtempSync(join(tmpdir(), 'cloudrec-served-docs-'));
+    const docsDir = tempDir('cloudrec-served-docs-');
     for (const [folder, text] of [['.', 'home page'], ['api/en', 'English page'], ['api/zh', '中文页面'], ['client', 'client reference']] as const) {
       mkdirSync(join(docsDir, folder), { recursive: true });
       writeFileSync(join(docsDir, folder, 'index.html'), `<html>${text}</html>`);

@@ -1,14 +1,15 @@
 // The sandbox publishes media files from its media folder only: by name, inside it, after symlinks.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { defaultConfig } from '../../src/server/config.js';
 import { openDatabase } from '../../src/server/database.js';
 import { MediaFileError, resolveMediaFile } from '../../src/server/media-folder.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'cloudrec-media-'));
+const root = tempDir('cloudrec-media-');
 const mediaDir = join(root, 'media');
 mkdirSync(join(mediaDir, 'talks'), { recursive: true });
 writeFileSync(join(mediaDir, 'clip.mp4'), 'not really a video');

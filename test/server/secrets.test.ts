@@ -1,8 +1,8 @@
 // Storage secrets at rest: sealed with AES-256-GCM in SQLite, under a key from the environment or
 // one the server keeps in its data folder (0600); never in plain text there, never echoed.
 import { DatabaseSync } from 'node:sqlite';
-import { mkdtempSync, statSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, chmodSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
@@ -10,13 +10,14 @@ import { defaultConfig, loadConfig, ConfigError } from '../../src/server/config.
 import { openDatabase } from '../../src/server/database.js';
 import { createProjectStore } from '../../src/server/project-store.js';
 import { createSecretBox, loadSecretKey, SecretKeyError } from '../../src/server/secret-box.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const secret = 'storage-secret-that-must-never-show';
 const storage = { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'recordings', access_key_id: 'AKIA', secret_access_key: secret, prefix: '', force_path_style: true };
 
 describe('storage secrets at rest', () => {
   test('are sealed in the database file and open again with the same key after a restart', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloudrec-secrets-'));
+    const dir = tempDir('cloudrec-secrets-');
     const file = join(dir, 'cloudrec.db');
     const { key } = loadSecretKey('', dir);
     const db = openDatabase(file);
@@ -50,7 +51,7 @@ describe('storage secrets at rest', () => {
 
 describe('the secret key', () => {
   test('is made on first run in the data folder, readable by its owner only, and kept', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloudrec-key-'));
+    const dir = tempDir('cloudrec-key-');
     const first = loadSecretKey('', dir);
     expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
     chmodSync(join(dir, 'secret.key'), 0o644);

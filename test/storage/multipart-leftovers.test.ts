@@ -4,17 +4,18 @@
 // multipart uploads, so these run against a store of the test's own, at the S3 client's HTTP
 // layer, answering as S3 documents it.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { expect, test } from 'vitest';
 import { uploadFile, UploadError } from '../../src/storage/upload.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const settings = { endpoint: 'http://store.test', region: 'us-east-1', bucket: 'recordings', access_key_id: 'a', secret_access_key: 's', prefix: '', force_path_style: true };
 const partSize = 5 * 1024 * 1024;
-const path = join(mkdtempSync(join(tmpdir(), 'cloudrec-mpu-')), 'big.mp4');
+const path = join(tempDir('cloudrec-mpu-'), 'big.mp4');
 writeFileSync(path, randomBytes(partSize + 1000)); // two parts
 
 interface StoreScript {

@@ -2,16 +2,17 @@
 // part and in many, refusals fail at once with a clear reason, an unreachable store is retried.
 import { getEventListeners } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { classifyUploadError, createS3Client, retryDelayMs, uploadFile, uploadWithRetry, UploadError, type UploadProgress } from '../../src/storage/upload.js';
 import { startStorageServer, storageBucket, type StorageServer } from '../support/s3rver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let storage: StorageServer;
-const dir = mkdtempSync(join(tmpdir(), 'cloudrec-upload-'));
+const dir = tempDir('cloudrec-upload-');
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 function fileOf(name: string, bytes: number) {
   const path = join(dir, name);

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
 import { projectRoot } from './prism.js';
 import { startProcess, type RunningProcess } from './process.js';
+import { tempDir } from './temp-dir.js';
 
 export interface ReferenceServer {
   baseUrl: string;
@@ -22,7 +22,7 @@ export interface ReferenceServer {
  */
 export async function startReferenceServer(
   env: Record<string, string> = {},
-  dataDir = mkdtempSync(join(tmpdir(), 'cloudrec-server-')),
+  dataDir = tempDir('cloudrec-server-'),
   { compiled = false, ready = /reference server on http/ } = {},
 ): Promise<ReferenceServer> {
   const port = await freePort();
