@@ -33,7 +33,6 @@ export function createPgChannels(db: Postgres, now: () => number = Date.now) {
   /** The members of every channel with someone in it, in join order. */
   const present = new PairMap<ChannelMember[]>();
   const watchers: ((appId: string, channel: string) => void)[] = [];
-  let queued: [string, string][] | undefined;
 
   const setChannel = (appId: string, channel: string, members: ChannelMember[]) => {
     if (members.length) present.set(appId, channel, members);
@@ -48,22 +47,16 @@ export function createPgChannels(db: Postgres, now: () => number = Date.now) {
     changed(appId, channel);
   }
   async function reload() {
-    queued = [];
-    try {
-      const { rows } = await db.query<MembershipRow>('SELECT * FROM memberships WHERE left_at IS NULL ORDER BY id');
-      const before = [...present.entries()];
-      present.clear();
-      for (const row of rows) {
-        const members = present.get(row.app_id, row.channel);
-        if (members) members.push(toMember(row));
-        else present.set(row.app_id, row.channel, [toMember(row)]);
-      }
-      for (const [appId, channel] of queued) await readChannel(appId, channel);
-      // Joins and leaves missed while the connection was down: every channel that had or has someone is looked at again.
-      for (const [appId, channel] of [...before, ...present.entries()]) changed(appId, channel);
-    } finally {
-      queued = undefined;
+    const { rows } = await db.query<MembershipRow>('SELECT * FROM memberships WHERE left_at IS NULL ORDER BY id');
+    const before = [...present.entries()];
+    present.clear();
+    for (const row of rows) {
+      const members = present.get(row.app_id, row.channel);
+      if (members) members.push(toMember(row));
+      else present.set(row.app_id, row.channel, [toMember(row)]);
     }
+    // Joins and leaves missed while the connection was down: every channel that had or has someone is looked at again.
+    for (const [appId, channel] of [...before, ...present.entries()]) changed(appId, channel);
   }
 
   const source: ChannelSource = {
@@ -93,9 +86,8 @@ export function createPgChannels(db: Postgres, now: () => number = Date.now) {
         notifyChannels.memberships,
         (payload) => {
           const [appId, channel] = JSON.parse(payload) as [string, string];
-          if (queued) queued.push([appId, channel]);
           // A failed read is made good by the next change there, or the next reconnection's reload.
-          else readChannel(appId, channel).catch(() => {});
+          readChannel(appId, channel).catch(() => {});
         },
         reload,
       ),

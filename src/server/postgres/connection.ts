@@ -23,7 +23,8 @@ export interface Postgres extends Queryable {
   /**
    * Calls `onMessage` with each payload NOTIFYed on `channel`, from any node. `onConnected` runs each
    * time the listening connection is (re)established, after LISTEN: what was cached may have missed
-   * changes while it was down, so it is read again there.
+   * changes while it was down, so it is read again there; payloads that arrive meanwhile are held
+   * and delivered after it.
    */
   listen(channel: string, onMessage: (payload: string) => void, onConnected: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -98,12 +99,23 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
           });
           try {
             await client.connect();
+            // What arrives while the cache is read again is delivered after it, so no change is
+            // applied under an older read of the same row.
+            let held: string[] | undefined = [];
             client.on('notification', (message) => {
-              if (message.channel === channel) onMessage(message.payload ?? '');
+              if (message.channel !== channel) return;
+              if (held) held.push(message.payload ?? '');
+              else onMessage(message.payload ?? '');
             });
             await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
             listeners.push(client);
-            await onConnected();
+            try {
+              await onConnected();
+            } finally {
+              const arrived = held;
+              held = undefined;
+              for (const payload of arrived) onMessage(payload);
+            }
             live = true;
             delay = 100;
             // It ended while the cache was read: connect again (its end found it not live yet).

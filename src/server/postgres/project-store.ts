@@ -10,23 +10,15 @@ import { notifyChannels } from './migrations.js';
 
 export function createPgProjectStore(db: Postgres, box: SecretBox = createSecretBox(randomBytes(32))) {
   const cache = createProjectCache(box);
-  /** Rows read while the whole set was being read again are applied after it. */
-  let queued: [string, string][] | undefined;
 
   const readOne = async (appId: string, projectId: string) => {
     const { rows } = await db.query<ProjectRow>('SELECT * FROM projects WHERE app_id = $1 AND project_id = $2', [appId, projectId]);
     if (rows[0]) cache.set(rows[0]);
   };
   async function reload() {
-    queued = [];
-    try {
-      const { rows } = await db.query<ProjectRow>('SELECT * FROM projects');
-      cache.clear();
-      for (const row of rows) cache.set(row);
-      for (const [appId, projectId] of queued) await readOne(appId, projectId);
-    } finally {
-      queued = undefined;
-    }
+    const { rows } = await db.query<ProjectRow>('SELECT * FROM projects');
+    cache.clear();
+    for (const row of rows) cache.set(row);
   }
 
   const write = async (row: ProjectRow): Promise<Project> => {
@@ -45,9 +37,8 @@ export function createPgProjectStore(db: Postgres, box: SecretBox = createSecret
         notifyChannels.projects,
         (payload) => {
           const [appId, projectId] = JSON.parse(payload) as [string, string];
-          if (queued) queued.push([appId, projectId]);
           // A failed read leaves the old row until the next change or reconnection reads it.
-          else readOne(appId, projectId).catch(() => {});
+          readOne(appId, projectId).catch(() => {});
         },
         reload,
       ),

@@ -24,8 +24,6 @@ class EndedMeanwhile extends Error {}
 export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
   const recording = new PairMap<ActiveTask>();
   const watchers: ((taskId: number, state: TaskState) => void)[] = [];
-  /** Notices that arrived while the recording tasks were being read, applied after. */
-  let queued: TaskNotice[] | undefined;
 
   const apply = (notice: TaskNotice) => {
     if (notice.state === 'recording') {
@@ -37,15 +35,9 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
 
   /** Reads every recording task again (at start, and after the listening connection was lost). */
   async function reload() {
-    queued = [];
-    try {
-      const { rows } = await db.query<TaskNotice>(`SELECT task_id, app_id, project_id, channel, state, settings FROM tasks WHERE state = 'recording'`);
-      recording.clear();
-      for (const row of rows) apply(row);
-      for (const notice of queued) apply(notice);
-    } finally {
-      queued = undefined;
-    }
+    const { rows } = await db.query<TaskNotice>(`SELECT task_id, app_id, project_id, channel, state, settings FROM tasks WHERE state = 'recording'`);
+    recording.clear();
+    for (const row of rows) apply(row);
   }
 
   const byId = async (client: Queryable, taskId: number) => (await client.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
@@ -109,8 +101,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
         notifyChannels.tasks,
         (payload) => {
           const notice = JSON.parse(payload) as TaskNotice;
-          if (queued) queued.push(notice);
-          else apply(notice);
+          apply(notice);
           for (const watcher of watchers) watcher(notice.task_id, notice.state);
         },
         reload,
