@@ -1,6 +1,6 @@
 // `npm run cluster`: a whole fleet on this machine, thrown away when it stops. A PostgreSQL server
 // (a new cluster in a temporary folder, on a free port), an S3-compatible store, two API nodes and
-// two workers (one records, the other waits as its standby), the demo project on them; one line a
+// two workers (both taking recordings from the queue), the demo project on them; one line a
 // part, then the curl line to paste. Ctrl-C or SIGTERM stops all of it and removes the folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ const workers = 2;
 interface Node {
   role: 'api' | 'worker';
   child: ChildProcess;
-  /** An API node's address; a worker's state (recording or standby). */
+  /** An API node's address; a worker's render slots. */
   detail?: string;
   output: string;
 }
@@ -60,7 +60,7 @@ function startNode(role: Node['role'], index: number, env: Record<string, string
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const node: Node = { role, child, output: '' };
-    const ready = role === 'api' ? /reference server on (http:\/\/\S+)/ : /cloudrec worker \d+: (recording|standby)/;
+    const ready = role === 'api' ? /reference server on (http:\/\/\S+)/ : /cloudrec worker \d+: taking recordings from \S+ \((\d+ render slots?)\)/;
     const onData = (chunk: Buffer) => {
       node.output += chunk.toString();
       const found = ready.exec(node.output);

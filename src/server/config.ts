@@ -47,6 +47,8 @@ export const defaultConfig = {
   databaseUrl: '',
   /** What this node does: `api` answers HTTP, `worker` records, renders and uploads, `all` both. */
   role: 'all' as 'api' | 'worker' | 'all',
+  /** Renders a node runs at once (an ffmpeg run takes about one core); 0: one a core of this machine. */
+  renderSlots: 0,
 };
 
 export type Config = typeof defaultConfig;
@@ -79,6 +81,7 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   // Secret: its password is never echoed.
   databaseUrl: { env: 'CLOUDREC_DATABASE_URL', parse: (v) => databaseUrl(v), secret: true },
   role: { env: 'CLOUDREC_ROLE', parse: (v) => oneOf(v, ['api', 'worker', 'all'] as const) },
+  renderSlots: { env: 'CLOUDREC_RENDER_SLOTS', parse: (v) => integer(v, 0, 1024) },
 };
 
 /** The environment variable of each setting, for the README and error messages. */

@@ -10,6 +10,7 @@ import { DatabaseError, openDatabase, statement, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { PgStores } from './postgres/open-stores.js';
+import type { PgWorkQueue } from './postgres/work-queue.js';
 import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { markStopped, sqliteStores, type Stores } from './stores.js';
 import { createTaskRunner } from './task-runner.js';
@@ -197,9 +198,24 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const { app, projects, channels, tasks } = built;
-  /** Whether this node records now: alone, always; in a fleet, while it holds the recording lock. */
-  let recording = false;
-  let lock: { release(): Promise<void> } | undefined;
+  /** Whether this node records (ends recordings and makes their files): a node of role api does not. */
+  const recording = records;
+  // In a fleet the files are made by whichever worker takes the task from the queue.
+  let queue: PgWorkQueue | undefined;
+  if (records && config.databaseUrl) {
+    const { openWorkQueue } = await import('./postgres/work-queue.js');
+    try {
+      queue = await openWorkQueue(config.databaseUrl, {
+        applicationName: `cloudrec ${config.role} ${process.pid} queue`,
+        onError: (error) => app.log.warn({ reason: error.message }, 'work queue: an operation failed; it is tried again'),
+      });
+    } catch (error) {
+      await database.close();
+      console.error(`cloudrec: the work queue in ${withoutPassword(config.databaseUrl)} could not be opened: ${(error as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   // Every timer and callback handles its own failures; these say so loudly if one was missed,
   // and keep the server (and the tasks it has accepted) running.
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection (a bug); the server keeps running'));
@@ -212,6 +228,8 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     recordingsDir: join(config.dataDir, 'recordings'),
     mediaDir: mediaFolder(config),
     idleTimeoutSec: config.idleTimeoutSec,
+    ...(config.renderSlots > 0 && { renderConcurrency: config.renderSlots }),
+    queue,
   });
 
   let storage: EmbeddedStorage | undefined;
@@ -245,11 +263,11 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     }, config.shutdownTimeoutSec * 1000);
     deadline.unref();
     try {
-      // In a fleet what this node records is handed back (a standby takes it up; its recordings go
-      // on); alone, its recordings end now and their files are made at the next start.
-      if (lock) {
+      // In a fleet what this worker holds is handed back to the queue (another worker takes it up;
+      // the recordings go on); alone, its recordings end now and their files are made at the next start.
+      if (queue) {
         await runner.pause();
-        await lock.release();
+        await queue.close();
       } else if (records) {
         await runner.shutdown();
       }
@@ -278,26 +296,8 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   } else {
     await app.ready();
   }
-  if (records && config.databaseUrl) {
-    const { holdRecordingLock } = await import('./postgres/recording-lock.js');
-    lock = await holdRecordingLock(config.databaseUrl, {
-      acquired: async () => {
-        recording = true;
-        app.log.info({ pid: process.pid }, 'this node records now');
-        await runner.start();
-      },
-      lost: async () => {
-        recording = false;
-        app.log.warn({ pid: process.pid }, 'lost the recording lock with its connection: paused until this node holds it again');
-        await runner.pause();
-      },
-      standby: () => console.log(`cloudrec: another node records for this database; this one waits as a standby and takes over when it stops`),
-    });
-  } else if (records) {
-    recording = true;
-    await runner.start();
-  }
-  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: ${recording ? 'recording' : 'standby'} for ${database.where}`);
+  if (records) await runner.start();
+  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: taking recordings from ${database.where} (${runner.renderSlots} render slots)`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await runServer();

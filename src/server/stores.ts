@@ -47,5 +47,6 @@ export type { Task };
 /** Ends a task's recording in the store alone: the node that records makes its files (a stop through a node that does not record). */
 export async function markStopped(tasks: Stores['tasks'], taskId: number, now: () => number = Date.now): Promise<Task> {
   const task = (await tasks.get(taskId))!;
-  return task.state === 'recording' ? (await tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }))! : task;
+  if (task.state !== 'recording') return task;
+  return (await tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: 'stopped' }, 'recording')) ?? (await tasks.get(taskId))!;
 }

@@ -2,7 +2,7 @@
 // timeline) → uploading (to the project's bucket) → completed, or failed with a reason. Every
 // step is written to the task store first, so a restart picks each task up where it was.
 import { setTimeout as delay } from 'node:timers/promises';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MadeFile, RecordingPlan } from '../recording/plan.js';
@@ -33,9 +33,27 @@ export interface RunnerTasks {
   get(taskId: number): MaybePromise<Task | undefined>;
   activeFor(appId: string, channel: string): MaybePromise<Task | undefined>;
   list(state?: TaskState): MaybePromise<Task[]>;
-  update(taskId: number, changes: TaskChanges): MaybePromise<Task | undefined>;
+  /** Applies `changes`; with `onlyFrom`, only while the task is in that state (undefined otherwise: another process changed it first). */
+  update(taskId: number, changes: TaskChanges, onlyFrom?: TaskState): MaybePromise<Task | undefined>;
   /** Tells of each task whose state another process changed (a stop through another node); a store of this process alone has none. */
   watch?(listener: (taskId: number, state: TaskState) => void): void;
+}
+
+/**
+ * Hands the making and uploading of a task's files to whichever worker takes it (a fleet's
+ * PostgreSQL job queue). Without one, the runner carries every task itself.
+ */
+export interface WorkQueue {
+  /** Asks for the task to be carried to its end; handing a task that is handed already changes nothing. */
+  hand(taskId: number): Promise<void>;
+  /**
+   * Starts taking handed tasks, `concurrency` at once. `carry` resolves once the task is done with;
+   * when it rejects, the task is handed back for another try. `signal` aborts when the queue took
+   * the task back from this worker (its heartbeat was missed).
+   */
+  take(carry: (taskId: number, signal: AbortSignal) => Promise<void>, concurrency: number): Promise<void>;
+  /** Takes no more, and waits for what is held to settle. */
+  stopTaking(): Promise<void>;
 }
 
 export interface TaskRunnerDeps {
@@ -54,6 +72,8 @@ export interface TaskRunnerDeps {
   upload?: typeof uploadWithRetry;
   /** Renders at once; by default one a core (an ffmpeg run takes about one core). */
   renderConcurrency?: number;
+  /** A fleet's queue; without it this runner carries every task it ends or finds unfinished. */
+  queue?: WorkQueue;
 }
 
 /** How often recording tasks are checked for an empty channel. */
@@ -62,10 +82,19 @@ const tickMs = 500;
 const uploadPauseMs = 30_000;
 /** Progress goes to the log at most this often per task; the task store always has the latest. */
 const progressLogMs = 5_000;
+/**
+ * Progress is written at most this often per task (a new step at once): ffmpeg reports a few times
+ * a second, and a fleet's database carries every worker's renders.
+ */
+const progressWriteMs = 1_000;
 /** How often tasks left finalizing or uploading (paused by a full disk, say) are taken up again. */
 const resumeEveryMs = 30_000;
 
-class Aborted extends Error {}
+class Aborted extends Error {
+  constructor() {
+    super('handed back: the worker stopped working on it');
+  }
+}
 
 export function createTaskRunner(deps: TaskRunnerDeps) {
   const now = deps.now ?? Date.now;
@@ -96,17 +125,21 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   }
   let timer: NodeJS.Timeout | undefined;
   const lastProgressLog = new Map<number, number>();
+  const lastProgressWrite = new Map<number, { at: number; step: string }>();
 
   const folder = (taskId: number) => join(deps.recordingsDir, String(taskId));
 
   /** Records progress; best effort, so a full disk or a database away for a moment never ends the work it reports on. */
   function setProgress(taskId: number, step: string, done: number, total: number) {
+    const t = now();
+    const last = lastProgressWrite.get(taskId);
+    if (last?.step === step && t - last.at < progressWriteMs) return;
+    lastProgressWrite.set(taskId, { at: t, step });
     Promise.resolve()
       .then(() => deps.tasks.update(taskId, { progress: { step, done, total } }))
       .catch((error: unknown) => {
         if (!isOutOfSpace(error)) deps.log.warn({ task_id: taskId, reason: (error as Error).message }, 'progress not recorded');
       });
-    const t = now();
     if (t - (lastProgressLog.get(taskId) ?? 0) >= progressLogMs) {
       lastProgressLog.set(taskId, t);
       deps.log.info({ task_id: taskId, step, done: Math.round(done * 10) / 10, total: Math.round(total * 10) / 10 }, 'task progress');
@@ -122,7 +155,9 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
   async function end(taskId: number, reason: EndReason): Promise<Task> {
     const task = (await deps.tasks.get(taskId))!;
     if (task.state !== 'recording') return task;
-    const ended = (await deps.tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: reason, progress: null }))!;
+    // Only from recording: in a fleet another worker (or a stop through an API node) may end it first.
+    const ended = await deps.tasks.update(taskId, { state: 'finalizing', ended_at: now(), end_reason: reason, progress: null }, 'recording');
+    if (!ended) return (await deps.tasks.get(taskId))!;
     deps.log.info({ task_id: taskId, state: 'finalizing', end_reason: reason }, 'recording ended');
     if (reason !== 'shutdown') work(taskId);
     return ended;
@@ -151,14 +186,18 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     return { settings: task.settings, durationSec: lastPresence, spans };
   }
 
-  async function finalize(task: Task) {
+  /**
+   * Makes the task's files. A task found uploading whose files are not in this worker's folder (made
+   * by a worker that died) is rendered again, and the files uploaded already are kept as they were.
+   */
+  async function finalize(task: Task, signal: AbortSignal) {
     const dir = folder(task.task_id);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const plan = await planFor(task);
     const made = await inRenderSlot((): Promise<MadeFile[]> => {
-      if (stopping.signal.aborted) throw new Aborted();
-      return render(plan, dir, { signal: stopping.signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+      if (signal.aborted) throw new Aborted();
+      return render(plan, dir, { signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
     });
     if (made.length === 0) {
       await fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
@@ -167,7 +206,8 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     }
     const project = deps.projects.get(task.app_id, task.project_id);
     const prefix = project?.storage?.prefix ?? '';
-    const files: TaskFile[] = made.map((f) => ({
+    const uploaded = new Map(task.files.filter((f) => f.uploaded).map((f) => [f.name, f]));
+    const files: TaskFile[] = made.map((f): TaskFile => uploaded.get(f.name) ?? {
       name: f.name,
       kind: f.kind,
       ...(f.uid !== undefined ? { uid: f.uid } : {}),
@@ -175,12 +215,15 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       bytes: f.bytes,
       duration_sec: f.duration_sec,
       uploaded: false,
-    }));
+    });
     await deps.tasks.update(task.task_id, { state: 'uploading', files, progress: null });
     deps.log.info({ task_id: task.task_id, state: 'uploading', files: files.map((f) => `${f.name} (${f.bytes} bytes, ${f.duration_sec} s)`) }, 'files made');
   }
 
-  async function uploadAll(task: Task) {
+  /** Whether a file of the task that is still to be uploaded is missing from this worker's folder. */
+  const madeElsewhere = (task: Task) => task.files.some((f) => !f.uploaded && !existsSync(join(folder(task.task_id), f.name)));
+
+  async function uploadAll(task: Task, signal: AbortSignal) {
     const project = deps.projects.get(task.app_id, task.project_id);
     if (!project?.storage) {
       await fail(task.task_id, `Project ${task.project_id} has no storage settings any more; the files are kept in ${folder(task.task_id)}.`);
@@ -193,7 +236,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       const path = join(folder(task.task_id), file.name);
       try {
         await upload(storage, file.object_key, path, {
-          signal: stopping.signal,
+          signal,
           onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
           onRetry: (attempt, error, delayMs) =>
             deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
@@ -204,7 +247,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
             ),
         });
       } catch (error) {
-        if (stopping.signal.aborted) throw new Aborted();
+        if (signal.aborted) throw new Aborted();
         if (error instanceof UploadError && error.permanent) {
           await fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
           return;
@@ -213,8 +256,8 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         const reason = error instanceof Error ? error.message : String(error);
         deps.log.warn({ task_id: task.task_id, file: file.name, retry_in_ms: uploadPauseMs, reason }, 'upload paused');
         setProgress(task.task_id, `waiting to retry the upload of ${file.name}`, 0, 0);
-        await pause(uploadPauseMs);
-        return uploadAll((await deps.tasks.get(task.task_id))!);
+        await pause(uploadPauseMs, signal);
+        return uploadAll((await deps.tasks.get(task.task_id))!, signal);
       }
       files[i] = { ...file, uploaded: true };
       await deps.tasks.update(task.task_id, { files });
@@ -227,45 +270,68 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
 
   // Node's timer takes its listener off the shutdown signal when it fires (a store down for hours
   // would otherwise add one a pause).
-  const pause = (ms: number) =>
-    delay(ms, undefined, { signal: stopping.signal }).catch(() => {
+  const pause = (ms: number, signal: AbortSignal) =>
+    delay(ms, undefined, { signal }).catch(() => {
       throw new Aborted();
     });
 
-  /** Carries a task from wherever it is (finalizing or uploading) to its end, once at a time. */
-  function work(taskId: number) {
-    if (working.has(taskId) || stopping.signal.aborted) return;
-    const run = (async () => {
-      try {
-        let task = (await deps.tasks.get(taskId))!;
-        if (task.state === 'finalizing') {
-          await finalize(task);
-          task = (await deps.tasks.get(taskId))!;
-        }
-        if (task.state === 'uploading') await uploadAll(task);
-      } catch (error) {
-        if (error instanceof Aborted || stopping.signal.aborted) {
-          // Left as it is in the store; the next start resumes it.
-          deps.log.info({ task_id: taskId }, 'task paused by shutdown');
-          return;
-        }
-        const reason = error instanceof Error ? error.message : String(error);
-        if (isOutOfSpace(error)) {
-          // Nothing is lost: the task stays where it was and is taken up again once there is room.
-          deps.log.error({ task_id: taskId, retry_in_ms: resumeEveryMs, reason }, 'task paused: the disk is full');
-          return;
-        }
-        try {
-          await fail(taskId, `Making the files failed: ${reason}`);
-        } catch (failing) {
-          deps.log.error({ task_id: taskId, reason, err: failing }, 'task could not be marked failed; it will be tried again');
-        }
-      } finally {
-        working.delete(taskId);
-        lastProgressLog.delete(taskId);
+  /**
+   * Carries a task from wherever it is (finalizing or uploading) to its end. Rejects with Aborted
+   * when it was stopped on the way (a shutdown, or the queue took it back): left as it is in the
+   * store, for whoever takes it next.
+   */
+  async function carry(taskId: number, signal: AbortSignal): Promise<void> {
+    try {
+      if (signal.aborted) throw new Aborted();
+      let task = await deps.tasks.get(taskId);
+      if (!task) return;
+      if (task.state === 'finalizing' || (task.state === 'uploading' && madeElsewhere(task))) {
+        await finalize(task, signal);
+        task = (await deps.tasks.get(taskId))!;
       }
-    })();
+      if (task.state === 'uploading') await uploadAll(task, signal);
+    } catch (error) {
+      if (error instanceof Aborted || signal.aborted) {
+        deps.log.info({ task_id: taskId }, 'task paused: handed back for the next worker or start');
+        throw error instanceof Aborted ? error : new Aborted();
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      if (isOutOfSpace(error)) {
+        // Nothing is lost: the task stays where it was and is taken up again once there is room.
+        deps.log.error({ task_id: taskId, retry_in_ms: resumeEveryMs, reason }, 'task paused: the disk is full');
+        return;
+      }
+      try {
+        await fail(taskId, `Making the files failed: ${reason}`);
+      } catch (failing) {
+        deps.log.error({ task_id: taskId, reason, err: failing }, 'task could not be marked failed; it will be tried again');
+      }
+    } finally {
+      lastProgressLog.delete(taskId);
+      lastProgressWrite.delete(taskId);
+    }
+  }
+
+  /** Carries a task in this process, once at a time, tracked so a pause or shutdown can wait for it. */
+  function carryHere(taskId: number, signal: AbortSignal): Promise<void> {
+    const held = working.get(taskId);
+    if (held) return held;
+    const run = carry(taskId, signal).finally(() => working.delete(taskId));
     working.set(taskId, run);
+    return run;
+  }
+
+  /** Sees to it that a task is carried to its end: by this runner, or by whichever worker the queue gives it to. */
+  function work(taskId: number) {
+    if (stopping.signal.aborted) return;
+    if (deps.queue) {
+      deps.queue.hand(taskId).catch((error: unknown) => {
+        // Handed again within resumeEveryMs, by this worker or another.
+        deps.log.warn({ task_id: taskId, reason: (error as Error).message }, 'could not hand the task to the queue; trying again later');
+      });
+      return;
+    }
+    carryHere(taskId, stopping.signal).catch(() => {}); // a paused task waits for the next start
   }
 
   /**
@@ -336,6 +402,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       if (stopping.signal.aborted) stopping = new AbortController();
       running = true;
       sweepDue = true;
+      if (deps.queue) {
+        // As many jobs at once as render slots: a worker takes no more than it can render.
+        await deps.queue.take((taskId, lost) => carryHere(taskId, AbortSignal.any([stopping.signal, lost])), renderSlots);
+      }
       for (const task of await unfinished()) {
         deps.log.info({ task_id: task.task_id, state: task.state }, 'resuming task');
         work(task.task_id);
@@ -362,7 +432,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       clearInterval(timer);
       await ticking;
       stopping.abort();
-      await Promise.allSettled(working.values());
+      await Promise.all([Promise.allSettled(working.values()), deps.queue?.stopTaking()]);
     },
     /** Ends a task's recording now (a stop call). */
     stop: (taskId: number): Promise<Task> => end(taskId, 'stopped'),
@@ -376,8 +446,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       if (running) for (const task of await deps.tasks.list('recording')) await end(task.task_id, 'shutdown');
       running = false;
       stopping.abort();
-      await Promise.allSettled(working.values());
+      await Promise.all([Promise.allSettled(working.values()), deps.queue?.stopTaking()]);
     },
+    /** Renders this runner makes at once. */
+    renderSlots,
     /** Resolves once no task is being worked on (for tests). */
     idle: async () => {
       while (working.size) await Promise.allSettled(working.values());

@@ -118,12 +118,13 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       const at = now();
       return (state ? inState.all(state) : all.all()).map((row) => fromRow(row, at));
     },
-    /** Applies `changes` to the task and returns it. */
-    update(taskId: number, changes: TaskChanges): Task {
+    /** Applies `changes` to the task (with `onlyFrom`, only while it is in that state) and returns it; undefined when it was not. */
+    update(taskId: number, changes: TaskChanges, onlyFrom?: TaskState): Task | undefined {
       const sets = Object.keys(changes).map((column) => `${column} = @${column}`);
       const values = Object.fromEntries(
         Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
       );
+      if (onlyFrom !== undefined && byId.get(taskId)?.state !== onlyFrom) return undefined;
       if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
       const row = byId.get(taskId)!;
       activeTasks.delete(row.app_id, row.channel);

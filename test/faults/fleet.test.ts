@@ -1,8 +1,10 @@
 // The fleet on a real PostgreSQL server under faults: an API node killed under a load of starts
 // (every acknowledged task is in the database), PostgreSQL restarted under load (only 200s and 503s
-// with Retry-After meanwhile, 200s after, nothing acknowledged lost), and the recording node killed
-// in the middle of a render (the standby renders it again and uploads each object once, whole).
+// with Retry-After meanwhile, 200s after, nothing acknowledged lost), and the worker killed in the
+// middle of a render (the queue gives its job to the other, which renders again and uploads each
+// object once, whole).
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -37,11 +39,27 @@ afterAll(async () => {
 const node = async (role: 'api' | 'all' | 'worker', env: Record<string, string> = {}) => {
   const started = await startReferenceServer({ ...fleet, ...env, CLOUDREC_ROLE: role }, undefined, {
     compiled: true,
-    ...(role === 'worker' && { ready: /cloudrec worker \d+: (recording|standby)/ }),
+    ...(role === 'worker' && { ready: /cloudrec worker \d+: taking recordings/ }),
   });
   nodes.push(started);
   return started;
 };
+
+/** Whether an ffmpeg run is a child of the process `pid`: the worker renders now. */
+function renders(pid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid …: the command may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/s.exec(stat)!;
+      if (comm === 'ffmpeg' && Number(rest!.split(' ')[1]) === pid) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
 
 /** The task ids the database holds. */
 async function storedTasks(): Promise<Set<number>> {
@@ -157,7 +175,7 @@ test('PostgreSQL restarted under load: only 200s and 503s with Retry-After meanw
   expect(run.acknowledged.filter((id) => !stored.has(id))).toEqual([]);
 }, 180_000);
 
-test('the recording node killed in the middle of a render: the standby renders it again and uploads each object once, whole', async () => {
+test('a worker killed in the middle of a render: the other takes its job within 60 s, renders again and uploads each object once, whole', async () => {
   // Storage behind a counting proxy: every PUT (or multipart part) of an object is counted.
   const writes = new Map<string, number>();
   const proxy = createServer((req, res) => {
@@ -172,24 +190,25 @@ test('the recording node killed in the middle of a render: the standby renders i
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   try {
     const proxied = { ...storage.settings(), endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
-    const recorder = await node('all');
-    await node('worker'); // the standby
+    const workers = [await node('worker'), await node('worker')];
     const api = await node('api');
     const ids = { app_id: 'render-app', project_id: 'p', sign_key: 'k', channel: 'room' };
-    await arrangeProject(recorder.baseUrl, { ...ids, uids: [1, 2, 3] }, proxied);
+    await arrangeProject(api.baseUrl, { ...ids, uids: [1, 2, 3] }, proxied);
     const settings = { is_mixing_enabled: 1, mixed_video_audio: 1, mixResolution: '1280,720,30,2000' };
-    const answer = await postStart(recorder.baseUrl, { ...ids, ...settings });
+    const answer = await postStart(api.baseUrl, { ...ids, ...settings });
     const { task_id: taskId } = (await answer.json()) as { task_id: number };
     await new Promise((resolve) => setTimeout(resolve, 12_000)); // 12 s of media: a render of seconds
-    await sandbox(recorder.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
-    // Killed once the render has begun (a progress step other than recording).
+    await sandbox(api.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+    // Killed once the render has begun (a progress step other than recording): the worker running ffmpeg.
+    let holder: ReferenceServer | undefined;
     for (;;) {
-      const task = (await sandbox(recorder.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as { state: string; progress: { step: string } | null };
-      if (task.state === 'finalizing' && task.progress && task.progress.step !== 'recording') break;
+      const task = (await sandbox(api.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as { state: string; progress: { step: string } | null };
       expect(task.state).toBe('finalizing');
+      holder = workers.find((w) => renders(w.process.child.pid!));
+      if (holder && task.progress && task.progress.step !== 'recording') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await recorder.stop('SIGKILL');
+    await holder.stop('SIGKILL');
     const killed = performance.now();
     let task: { state: string; files: { object_key: string; bytes: number }[] } | undefined;
     while (task?.state !== 'completed') {
@@ -197,7 +216,8 @@ test('the recording node killed in the middle of a render: the standby renders i
       await new Promise((resolve) => setTimeout(resolve, 250));
       task = (await sandbox(api.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as typeof task;
     }
-    console.log(`the standby completed task ${taskId} ${Math.round(performance.now() - killed)} ms after the kill; writes per object: ${JSON.stringify(Object.fromEntries(writes))}`);
+    // The holder is dead and an API node does not record: the other worker completed it.
+    console.log(`the other worker completed task ${taskId} ${Math.round(performance.now() - killed)} ms after the kill; writes per object: ${JSON.stringify(Object.fromEntries(writes))}`);
     for (const file of task.files) {
       expect((await storage.download(file.object_key)).length).toBe(file.bytes);
       expect(writes.get(`/${storage.settings().bucket}/${file.object_key}`), file.object_key).toBe(1);
@@ -205,4 +225,44 @@ test('the recording node killed in the middle of a render: the standby renders i
   } finally {
     proxy.close();
   }
+}, 180_000);
+
+test('two workers render at the same time, and one stopped with SIGTERM mid-render hands its job back to the other', async () => {
+  for (const earlier of nodes.splice(0)) {
+    await earlier.stop();
+    earlier.remove();
+  }
+  // One render slot each, so the two renders can only run side by side on two workers.
+  const workers = [await node('worker', { CLOUDREC_RENDER_SLOTS: '1', CLOUDREC_LOG_LEVEL: 'info' }), await node('worker', { CLOUDREC_RENDER_SLOTS: '1', CLOUDREC_LOG_LEVEL: 'info' })];
+  const api = await node('api');
+  const ids = { app_id: 'pair-app', project_id: 'p', sign_key: 'k' };
+  const settings = { is_mixing_enabled: 1, mixed_video_audio: 1, mixResolution: '1280,720,30,2000' };
+  const taskIds: number[] = [];
+  for (const channel of ['left', 'right']) {
+    await arrangeProject(api.baseUrl, { ...ids, channel, uids: [1, 2] }, storage.settings());
+    taskIds.push(((await (await postStart(api.baseUrl, { ...ids, channel, ...settings })).json()) as { task_id: number }).task_id);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  for (const taskId of taskIds) await sandbox(api.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+  const ended = performance.now();
+  while (!workers.every((w) => renders(w.process.child.pid!))) {
+    expect(performance.now() - ended, 'both workers rendering at once').toBeLessThan(30_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const [leaving, staying] = workers as [ReferenceServer, ReferenceServer];
+  await leaving.stop('SIGTERM');
+  expect(leaving.process.output()).toMatch(/handed back for the next worker or start/);
+  const stopped = performance.now();
+  for (const taskId of taskIds) {
+    let task: { state: string; files: { object_key: string; bytes: number }[] } | undefined;
+    while (task?.state !== 'completed') {
+      expect(task?.state, `task ${taskId}`).not.toBe('failed');
+      expect(performance.now() - stopped, `task ${taskId}: ${task?.state}`).toBeLessThan(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      task = (await sandbox(api.baseUrl, 'GET', `/sandbox/tasks/${taskId}`)) as typeof task;
+    }
+    for (const file of task.files) expect((await storage.download(file.object_key)).length).toBe(file.bytes);
+  }
+  console.log(`both tasks completed ${Math.round(performance.now() - stopped)} ms after one worker's SIGTERM`);
+  expect(staying.process.output()).toMatch(/task completed/);
 }, 180_000);

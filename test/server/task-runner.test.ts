@@ -184,6 +184,38 @@ describe('the task runner', () => {
     expect(keys).toEqual([`pre/proj/room/${task.task_id}/mix.mp4`]);
     await next.shutdown();
   });
+
+  test('a task left uploading by a worker whose files are gone is rendered again, and only what was not uploaded is uploaded', async () => {
+    const keys: string[] = [];
+    const { clock, channels, tasks, newTask, deps, plans } = arrange(async (_s, key) => {
+      keys.push(key);
+      return { bytes: 5 };
+    });
+    deps.render = async (plan, dir) => {
+      plans.push(plan);
+      for (const name of ['mix.mp4', 'uid-7.mp4']) writeFileSync(join(dir, name), 'media');
+      return ['mix.mp4', 'uid-7.mp4'].map((name) => ({ name, kind: 'mixed' as const, path: join(dir, name), bytes: 5, duration_sec: plan.durationSec }));
+    };
+    channels.join('app', 'room', 7, { audio: true, video: true, dual_stream: false });
+    const task = newTask();
+    clock.t += 3_000;
+    // As another worker left it: ended, one of its two files uploaded, then the worker (and its folder) gone.
+    const made = (name: string, uploaded: boolean) => ({ name, kind: 'mixed' as const, object_key: `pre/proj/room/${task.task_id}/${name}`, bytes: 4, duration_sec: 3, uploaded });
+    tasks.update(task.task_id, { state: 'uploading', ended_at: clock.t, end_reason: 'stopped', files: [made('mix.mp4', true), made('uid-7.mp4', false)] });
+    const runner = createTaskRunner(deps);
+    await runner.start();
+    await runner.idle();
+    expect(plans).toHaveLength(1);
+    expect(keys).toEqual([`pre/proj/room/${task.task_id}/uid-7.mp4`]);
+    const done = tasks.get(task.task_id)!;
+    expect(done.state).toBe('completed');
+    // The uploaded file is described as it was uploaded; the other as rendered now.
+    expect(done.files.map((f) => [f.name, f.bytes, f.uploaded])).toEqual([
+      ['mix.mp4', 4, true],
+      ['uid-7.mp4', 5, true],
+    ]);
+    await runner.shutdown();
+  });
 });
 
 /** A runner of its own on `deps`: a 3 s recording of user 7 in 'room', stopped, its work done as far as it goes. */

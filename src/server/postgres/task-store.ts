@@ -143,16 +143,18 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
       const at = now();
       return rows.map((row) => toTask(row, at));
     },
-    /** Applies `changes` to the task and returns it; undefined when there is no such task. */
-    async update(taskId: number, changes: TaskChanges): Promise<Task | undefined> {
+    /** Applies `changes` to the task (with `onlyFrom`, only while it is in that state) and returns it; undefined when it was not. */
+    async update(taskId: number, changes: TaskChanges, onlyFrom?: TaskState): Promise<Task | undefined> {
       const columns = Object.keys(changes) as (keyof TaskChanges)[];
       const values = columns.map((column) => {
         const value = changes[column];
         return jsonColumns.has(column) && value !== null ? JSON.stringify(value) : value;
       });
       const sets = columns.map((column, i) => `${column} = $${i + 2}`);
+      if (onlyFrom !== undefined) values.push(onlyFrom);
+      const only = onlyFrom === undefined ? '' : ` AND state = $${values.length + 1}`;
       const { rows } = sets.length
-        ? await db.query<StoredTask>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1 RETURNING *`, [taskId, ...values])
+        ? await db.query<StoredTask>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1${only} RETURNING *`, [taskId, ...values])
         : await db.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId]);
       const row = rows[0];
       if (row) apply({ task_id: row.task_id, app_id: row.app_id, project_id: row.project_id, channel: row.channel, state: row.state, settings: row.settings });
