@@ -9,6 +9,7 @@ import { openPostgres, type Postgres } from '../../src/server/postgres/connectio
 import { isDatabaseUnavailable } from '../../src/server/postgres/unavailable.js';
 import { migrate } from '../../src/server/postgres/migrations.js';
 import { createPgProjectStore } from '../../src/server/postgres/project-store.js';
+import { createFleetLimits } from '../../src/server/postgres/rate-limits.js';
 import { createPgTaskStore } from '../../src/server/postgres/task-store.js';
 import { createSecretBox } from '../../src/server/secret-box.js';
 import { recordingSettings, sameSettings } from '../../src/server/start-recording.js';
@@ -147,4 +148,31 @@ describe('projects across nodes', () => {
     await expect.poll(() => nodeA.put('app', 'later', { sign_key: 'k', recording_enabled: true, storage: null }).then(() => true, () => false), { timeout: 10_000 }).toBe(true);
     await within(10_000, () => nodeB.authenticate('app', 'later', 'k') !== undefined);
   }, 30_000);
+});
+
+describe('fleet rate limits', () => {
+  test("a take that waited for another node's lock never moves its bucket's time back (no refill counted twice)", async () => {
+    const db = node('limits-a');
+    await migrate(db);
+    const limits = createFleetLimits(db);
+    const limiter = limits.limiter('race', 10, 1000);
+    expect(await limiter.take('app')).toBe(0); // the bucket exists, 9 tokens left
+    // Another node holds the row; its take read the clock after this node's, and commits first.
+    const holder = await node('limits-b').pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT * FROM rate_buckets WHERE key = 'race:app' FOR UPDATE`);
+      const waiting = limiter.take('app');
+      await sleep(200); // this node's take has read its clock and waits for the row
+      const later = Number((await holder.query(`SELECT extract(epoch FROM clock_timestamp()) * 1000 + 5000 AS ms`)).rows[0].ms);
+      await holder.query(`UPDATE rate_buckets SET at = $1, tokens = 0 WHERE key = 'race:app'`, [later]);
+      await holder.query('COMMIT');
+      expect(await waiting).toBeGreaterThan(0); // no token: the other node took them all
+      const { rows } = await db.query<{ at: number }>(`SELECT at FROM rate_buckets WHERE key = 'race:app'`);
+      expect(rows[0]!.at).toBe(later);
+    } finally {
+      holder.release();
+      limits.close();
+    }
+  });
 });

@@ -4,7 +4,8 @@
 // row; the takes of one turn of a node's event loop are one statement, so a busy node adds one
 // round trip a turn, not one a request. The database's clock is the one clock. A key refused by
 // any node is NOTIFYed, so every node refuses it before counting (an address over its failure limit
-// is not even checked, wherever it tries next).
+// is not even checked, wherever it tries next). A take that waited for another's row lock read the
+// clock before it: a bucket's time never goes back, or the time between would be refilled twice.
 import type { Postgres } from './connection.js';
 
 export const blockedChannel = 'cloudrec_rate_blocked';
@@ -55,10 +56,10 @@ export function createFleetLimits(db: Postgres, now: () => number = Date.now) {
            INSERT INTO rate_buckets AS b (key, tokens, at, asked, granted, cap, per_ms)
            SELECT a.key, a.cap - LEAST(a.asked, a.cap), now.ms, a.asked, LEAST(a.asked, a.cap), a.cap, a.per_ms FROM asked a, now
            ON CONFLICT (key) DO UPDATE SET
-             granted = LEAST(EXCLUDED.asked, floor(LEAST(EXCLUDED.cap, b.tokens + (EXCLUDED.at - b.at) * EXCLUDED.per_ms))),
-             tokens = LEAST(EXCLUDED.cap, b.tokens + (EXCLUDED.at - b.at) * EXCLUDED.per_ms)
-               - LEAST(EXCLUDED.asked, floor(LEAST(EXCLUDED.cap, b.tokens + (EXCLUDED.at - b.at) * EXCLUDED.per_ms))),
-             at = EXCLUDED.at, asked = EXCLUDED.asked, cap = EXCLUDED.cap, per_ms = EXCLUDED.per_ms
+             granted = LEAST(EXCLUDED.asked, floor(LEAST(EXCLUDED.cap, b.tokens + GREATEST(0, EXCLUDED.at - b.at) * EXCLUDED.per_ms))),
+             tokens = LEAST(EXCLUDED.cap, b.tokens + GREATEST(0, EXCLUDED.at - b.at) * EXCLUDED.per_ms)
+               - LEAST(EXCLUDED.asked, floor(LEAST(EXCLUDED.cap, b.tokens + GREATEST(0, EXCLUDED.at - b.at) * EXCLUDED.per_ms))),
+             at = GREATEST(b.at, EXCLUDED.at), asked = EXCLUDED.asked, cap = EXCLUDED.cap, per_ms = EXCLUDED.per_ms
            RETURNING key, granted, asked, tokens, per_ms
          )
          SELECT key, granted, ceil((1 - tokens) / per_ms) AS wait_ms,
