@@ -5,7 +5,7 @@
 //   api/en/, api/zh/                               the API reference (Redocly), the Chinese one made
 //                                                  by applying openapi/overlays/zh-CN.yaml
 //   client/                                        the TypeScript client reference (typedoc)
-//   openapi.json, openapi.yaml, sandbox/openapi.json  the spec files
+//   openapi.json, openapi.yaml, sandbox/openapi.json, operations/openapi.json  the spec files
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ const write = (file: string, text: string) => {
 /** Builds the whole site into `root`; returns the pages written, relative to it. */
 export function buildDocs(root: string): string[] {
   // What an earlier build left (an older Redoc script under another hash) is not part of this one.
-  for (const part of ['api', 'client', 'zh', 'sandbox']) rmSync(join(root, part), { recursive: true, force: true });
+  for (const part of ['api', 'client', 'zh', 'sandbox', 'operations']) rmSync(join(root, part), { recursive: true, force: true });
   for (const language of languages) {
     buildApiPage(language, root);
     const spec = bundleSpec(language.overlay) as unknown as Parameters<typeof homePage>[1];
@@ -36,8 +36,10 @@ export function buildDocs(root: string): string[] {
   write(join(root, sitePages.icon), iconSvg);
   copyFileSync(join(projectRoot, 'generated/openapi.json'), join(root, sitePages.specs['openapi.json']));
   copyFileSync(join(projectRoot, 'generated/openapi.yaml'), join(root, sitePages.specs['openapi.yaml']));
-  mkdirSync(join(root, 'sandbox'), { recursive: true });
-  copyFileSync(join(projectRoot, 'generated/sandbox.json'), join(root, sitePages.specs['sandbox/openapi.json']));
+  for (const [spec, bundle] of [['sandbox/openapi.json', 'sandbox.json'], ['operations/openapi.json', 'operations.json']] as const) {
+    mkdirSync(dirname(join(root, sitePages.specs[spec])), { recursive: true });
+    copyFileSync(join(projectRoot, 'generated', bundle), join(root, sitePages.specs[spec]));
+  }
   return [sitePages.home.en, sitePages.home.zh, sitePages.gettingStarted.en, sitePages.gettingStarted.zh, sitePages.api.en, sitePages.api.zh, sitePages.client];
 }
 

@@ -18,7 +18,7 @@ const workers = 2;
 interface Node {
   role: 'api' | 'worker';
   child: ChildProcess;
-  /** An API node's address; a worker's render slots. */
+  /** An API node's address; a worker's render slots and metrics address. */
   detail?: string;
   output: string;
 }
@@ -60,12 +60,12 @@ function startNode(role: Node['role'], index: number, env: Record<string, string
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const node: Node = { role, child, output: '' };
-    const ready = role === 'api' ? /reference server on (http:\/\/\S+)/ : /cloudrec worker \d+: taking recordings from \S+ \((\d+ render slots?)\)/;
+    const ready = role === 'api' ? /reference server on (http:\/\/\S+)/ : /cloudrec worker \d+: taking recordings from \S+ \((\d+ render slots?)\); health and metrics on (http:\/\/\S+)/;
     const onData = (chunk: Buffer) => {
       node.output += chunk.toString();
       const found = ready.exec(node.output);
       if (found) {
-        node.detail = found[1];
+        node.detail = role === 'api' ? found[1] : `${found[1]}, metrics ${found[2]}/metrics`;
         resolve(node);
       }
     };
@@ -98,7 +98,8 @@ try {
   const first = await startNode('api', 1, { ...env, CLOUDREC_PORT: String(await freePort()) });
   const rest = await Promise.all([
     ...Array.from({ length: apiNodes - 1 }, async (_, i) => startNode('api', i + 2, { ...env, CLOUDREC_PORT: String(await freePort()) })),
-    ...Array.from({ length: workers }, (_, i) => startNode('worker', i + 1, env)),
+    // A worker serves its health, readiness and metrics on a port of its own.
+    ...Array.from({ length: workers }, async (_, i) => startNode('worker', i + 1, { ...env, CLOUDREC_PORT: String(await freePort()) })),
   ]);
   const signKey = randomBytes(16).toString('hex');
   const project = `/sandbox/projects/${demo.appId}/${demo.projectId}`;

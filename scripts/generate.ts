@@ -14,6 +14,7 @@ import { responseRulesModule } from './response-rules.js';
 export const documents = [
   { api: 'cloudrec', bundle: 'openapi.json', yaml: 'openapi.yaml', types: 'types.ts' },
   { api: 'sandbox', bundle: 'sandbox.json', yaml: undefined, types: 'sandbox-types.ts' },
+  { api: 'operations', bundle: 'operations.json', yaml: undefined, types: 'operations-types.ts' },
 ] as const;
 
 async function generate(outDir: string, writeReadme: boolean) {

@@ -74,7 +74,7 @@ function serverPackage(dir: string, docsDir: string) {
   execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], { cwd: projectRoot, stdio: 'inherit' });
   cpSync(join(projectRoot, 'bin'), join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'generated'));
-  for (const file of ['openapi.json', 'openapi.yaml', 'sandbox.json']) copyFileSync(join(projectRoot, 'generated', file), join(dir, 'generated', file));
+  for (const file of ['openapi.json', 'openapi.yaml', 'sandbox.json', 'operations.json']) copyFileSync(join(projectRoot, 'generated', file), join(dir, 'generated', file));
   cpSync(docsDir, join(dir, 'docs'), { recursive: true });
   writeFileSync(join(dir, 'README.md'), shippedReadme(readFileSync(join(projectRoot, 'README.md'), 'utf8'), dir));
   const prism = '@stoplight/prism-cli';

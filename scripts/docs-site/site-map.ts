@@ -12,7 +12,12 @@ export const sitePages = {
   /** The site's icon: linked from every page, so no browser asks for /favicon.ico at the host's root, outside the base path. */
   icon: 'favicon.svg',
   /** The spec files, as they are published beside the pages. */
-  specs: { 'openapi.json': 'openapi.json', 'openapi.yaml': 'openapi.yaml', 'sandbox/openapi.json': 'sandbox/openapi.json' },
+  specs: {
+    'openapi.json': 'openapi.json',
+    'openapi.yaml': 'openapi.yaml',
+    'sandbox/openapi.json': 'sandbox/openapi.json',
+    'operations/openapi.json': 'operations/openapi.json',
+  },
 } as const;
 
 /** The link from page `from` to page `to`, both relative to the site root. */

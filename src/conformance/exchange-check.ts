@@ -52,10 +52,14 @@ export async function responseProblems(
   const validate = validator.responseBody(path, method, response.status, contentType);
   if (!validate) return [...problems, `content type '${contentType}' is not documented for status ${response.status}`];
   let body: unknown;
-  try {
-    body = JSON.parse(await response.clone().text());
-  } catch {
-    return [...problems, 'the body is not JSON'];
+  // A text answer (Prometheus' format, say) is checked as the string its schema describes.
+  if (!/json/i.test(contentType)) body = await response.clone().text();
+  else {
+    try {
+      body = JSON.parse(await response.clone().text());
+    } catch {
+      return [...problems, 'the body is not JSON'];
+    }
   }
   return validate(body) ? problems : [...problems, ...describeErrors(validate.errors)];
 }

@@ -7,7 +7,7 @@ import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
-import type { Db } from './database.js';
+import { pragma, sqliteSchemaVersion, type Db } from './database.js';
 import { clientAddress, isTrustedProxy, parseTrustedProxies } from './client-address.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
 import { clientError, frameworkError } from './framework-answers.js';
@@ -21,6 +21,9 @@ import { isOutOfSpace } from './storage-errors.js';
 import { checkedAnswer, createStartEndpoint } from './start-endpoint.js';
 import { sameSettings } from './start-recording.js';
 import { createTaskBatcher } from './task-batcher.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { registerOperationsRoutes } from './operations-routes.js';
+import { checkReadiness, type ReadinessCheck } from './readiness.js';
 import { registerStaticRoutes } from './static-routes.js';
 import { markStopped, sqliteStores, type Stores } from './stores.js';
 import type { Task } from './task-store.js';
@@ -43,6 +46,10 @@ export interface AppOptions {
   refusal?: () => string | undefined;
   /** Seals storage secrets in the database (by default under a key of this process alone). */
   secretBox?: SecretBox;
+  /** What the node counts for GET /metrics (by default a registry of its own). */
+  metrics?: Metrics;
+  /** GET /readyz's checks; by default the embedded database `db`'s and the shutdown. */
+  readiness?: () => Promise<ReadinessCheck[]>;
 }
 
 const requestIdPattern = new RegExp(
@@ -75,6 +82,22 @@ export function buildApp(options: AppOptions) {
   const limiter = (namespace: string, limit: number, windowMs: number): Limiter =>
     stores.limiter?.(namespace, limit, windowMs) ?? createRateLimiter(limit, now, windowMs);
   const refusal = options.refusal ?? (() => undefined);
+  // A worker answers the operations API alone: the API, the sandbox and the docs are an API node's.
+  const answers = config.role !== 'worker';
+  const metrics = options.metrics ?? createMetrics();
+  metrics.setSources({ activeTasks: () => tasks.countActive() });
+  const readiness =
+    options.readiness ??
+    (() =>
+      checkReadiness({
+        engine: 'SQLite',
+        schemaVersion: () => {
+          if (!options.db) throw new Error('the app was given no database to check');
+          return Number(pragma(options.db, 'user_version'));
+        },
+        neededVersion: sqliteSchemaVersion,
+        shuttingDown: refusal,
+      }));
   const batcher = createTaskBatcher(tasks, sameSettings, refusal);
   const rateLimiter = limiter('start', config.rateLimitPerSec, 1000);
   const failedAuth = {
@@ -98,7 +121,7 @@ export function buildApp(options: AppOptions) {
       const server = createServer(
         // Node checks the timeouts below this often (30 s by default, longer than the timeouts themselves).
         { connectionsCheckingInterval: Math.min(1000, config.requestTimeoutSec * 500) },
-        (req, res) => (start.handles(req) ? start.serve(req, res) : handler(req, res)),
+        (req, res) => (answers && start.handles(req) ? start.serve(req, res) : handler(req, res)),
       );
       // Slow or idle clients are cut off, so they cannot hold connections (and file descriptors) open.
       server.requestTimeout = config.requestTimeoutSec * 1000;
@@ -140,6 +163,7 @@ export function buildApp(options: AppOptions) {
     log: app.log,
     logsRequests,
     clientAddress: addressOf,
+    onAnswered: metrics.started,
   });
 
   // Sent on every answer, the error answers included, as the spec's RequestId header says. (Hooks
@@ -154,6 +178,7 @@ export function buildApp(options: AppOptions) {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.addHook('onResponse', (req, reply, done) => {
+    metrics.answered(req.routeOptions.url, req.method, reply.statusCode);
     if (logsRequests) {
       req.log.info(
         {
@@ -176,8 +201,10 @@ export function buildApp(options: AppOptions) {
     return reply.code(answer.status).type('application/json').send(answer.text);
   };
 
+  registerOperationsRoutes(app, { role: config.role, metrics, readiness });
+
   // --- the public API
-  app.post('/v1/cloudRecord', async (req, reply) => {
+  if (answers) app.post('/v1/cloudRecord', async (req, reply) => {
     const answer = await start.answer(req.headers['content-type'], typeof req.body === 'string' ? req.body : '', addressOf(req.raw));
     (req as { taskId?: number }).taskId = answer.taskId;
     return reply.code(answer.status).headers(answer.headers).type('application/json').send(answer.text);
@@ -198,7 +225,7 @@ export function buildApp(options: AppOptions) {
     if (wait > 0) throw tooManyWrongTokens(wait);
     throw new SandboxFailure(401, 'unauthorized', 'The sandbox API needs the admin token: send Authorization: Bearer <token>.', { 'WWW-Authenticate': 'Bearer' });
   };
-  if (config.sandbox) {
+  if (answers && config.sandbox) {
     const stopTask = options.stopTask ?? ((taskId: number) => markStopped(tasks, taskId, now));
     const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: mediaFolder(config) });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
@@ -241,7 +268,7 @@ export function buildApp(options: AppOptions) {
     }
   }
 
-  registerStaticRoutes(app, config.docsDir);
+  if (answers) registerStaticRoutes(app, config.docsDir);
 
   app.setNotFoundHandler(async (req, reply) =>
     reply.code(404).send({ code: 'not_found', message: `There is no ${req.method} ${req.url.split('?')[0]}.` }),
@@ -256,5 +283,5 @@ export function buildApp(options: AppOptions) {
     return reply.code(answer.status).type('application/json').send(answer.text);
   });
 
-  return { app, projects, channels, tasks };
+  return { app, projects, channels, tasks, metrics };
 }

@@ -80,7 +80,13 @@ const migrations = [
    CREATE INDEX tasks_channel_state ON tasks (app_id, channel, state);`,
   // The next join's place (MAX(join_seq)) read from an index, not by scanning every membership.
   `CREATE INDEX memberships_join_seq ON memberships (join_seq);`,
+  // The tasks in one state (the runner's recording, finalizing and uploading ones; the metrics' counts)
+  // read from an index, not by scanning every task ever made.
+  `CREATE INDEX tasks_state ON tasks (state, task_id);`,
 ];
+
+/** The schema version this code needs (the readiness check compares it with the file's). */
+export const sqliteSchemaVersion = migrations.length;
 
 /** A database that cannot be used as it is: the message names the file, what is wrong, and what to do. */
 export class DatabaseError extends Error {}

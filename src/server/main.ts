@@ -6,13 +6,14 @@ import { join, resolve } from 'node:path';
 import { mediaToolProblems } from '../recording/media-tools.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, mediaFolder, settingVariables, type Config } from './config.js';
-import { DatabaseError, openDatabase, statement, type Db } from './database.js';
+import { DatabaseError, openDatabase, pragma, sqliteSchemaVersion, statement, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { PgStores } from './postgres/open-stores.js';
 import type { PgWorkQueue } from './postgres/work-queue.js';
 import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { markStopped, sqliteStores, type Stores } from './stores.js';
+import { checkReadiness } from './readiness.js';
 import { createTaskRunner } from './task-runner.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -98,6 +99,10 @@ function addressProblem(error: unknown, what: string, host: string, port: number
 /** The database a node keeps its stores in, opened: the embedded file, or the fleet's PostgreSQL. */
 interface OpenedDatabase {
   stores: Stores;
+  /** For GET /readyz: the database's name and the schema versions it holds and this node needs. */
+  engine: string;
+  schemaVersion(): MaybePromise<number>;
+  neededVersion: number;
   /** Sets a shared value unless it is set; returns the one that holds. */
   claimMeta: (key: string, value: string) => MaybePromise<string>;
   close(): MaybePromise<void>;
@@ -116,13 +121,21 @@ const withoutPassword = (url: string) => {
 const databaseWaitMs = 30_000;
 
 async function openFleetDatabase(config: Config, box: SecretBox, log: (message: string) => void): Promise<OpenedDatabase> {
-  const { openPgStores } = await import('./postgres/open-stores.js');
+  const [{ openPgStores }, { schemaVersion }] = await Promise.all([import('./postgres/open-stores.js'), import('./postgres/migrations.js')]);
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       const stores: PgStores = await openPgStores(config.databaseUrl, box, { applicationName: `cloudrec ${config.role} ${process.pid}` });
       if (stores.applied.length) log(`database schema: applied version${stores.applied.length > 1 ? 's' : ''} ${stores.applied.join(', ')}`);
-      return { stores, claimMeta: stores.claimMeta, close: stores.close, where: withoutPassword(config.databaseUrl) };
+      return {
+        stores,
+        engine: 'PostgreSQL',
+        schemaVersion: stores.schemaVersion,
+        neededVersion: schemaVersion,
+        claimMeta: stores.claimMeta,
+        close: stores.close,
+        where: withoutPassword(config.databaseUrl),
+      };
     } catch (error) {
       if (!isDatabaseUnavailable(error) || Date.now() - started > databaseWaitMs) throw error;
       if (attempt === 1) log(`waiting for the database at ${withoutPassword(config.databaseUrl)} (${(error as { code?: string }).code ?? (error as Error).message})`);
@@ -162,17 +175,34 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       const usedBefore = ['secret.key', 'recordings', 'media', 's3'].some((name) => existsSync(join(config.dataDir, name)));
       const db = openDatabase(join(config.dataDir, 'cloudrec.db'), { usedBefore });
       secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
-      database = { stores: sqliteStores(db, secretBox), claimMeta: sqliteMeta(db), close: () => db.close(), where: resolve(config.dataDir) };
+      database = {
+        stores: sqliteStores(db, secretBox),
+        engine: 'SQLite',
+        schemaVersion: () => Number(pragma(db, 'user_version')),
+        neededVersion: sqliteSchemaVersion,
+        claimMeta: sqliteMeta(db),
+        close: () => db.close(),
+        where: resolve(config.dataDir),
+      };
     }
     mkdirSync(mediaFolder(config), { recursive: true });
     // The node recording now ends a stopped recording through its runner (made below); any other
     // marks it ended, and the node recording hears of it and makes its files.
     const stores = database.stores;
+    const opened = database;
     built = buildApp({
       config,
       stores,
       stopTask: (taskId: number) => (recording ? runner.stop(taskId) : markStopped(stores.tasks, taskId)),
       refusal: () => stopping,
+      readiness: () =>
+        checkReadiness({
+          engine: opened.engine,
+          schemaVersion: opened.schemaVersion,
+          neededVersion: opened.neededVersion,
+          ...(queue && { queue: queue.ready }),
+          shuttingDown: () => stopping,
+        }),
     });
   } catch (error) {
     const unreachable = config.databaseUrl && isDatabaseUnavailable(error);
@@ -197,7 +227,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     process.exitCode = 2;
     return;
   }
-  const { app, projects, channels, tasks } = built;
+  const { app, projects, channels, tasks, metrics } = built;
   /** Whether this node records (ends recordings and makes their files): a node of role api does not. */
   const recording = records;
   // In a fleet the files are made by whichever worker takes the task from the queue.
@@ -230,7 +260,9 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     idleTimeoutSec: config.idleTimeoutSec,
     ...(config.renderSlots > 0 && { renderConcurrency: config.renderSlots }),
     queue,
+    metrics: metrics.runner,
   });
+  if (records) metrics.setSources({ activeTasks: () => tasks.countActive(), jobs: queue ? queue.counts : runner.load });
 
   let storage: EmbeddedStorage | undefined;
   let signKey: string | undefined;
@@ -286,18 +318,19 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   if (answers && config.sandbox && !config.adminToken) {
     app.log.warn({ host: config.host }, 'the sandbox API has no admin token: anyone who can reach this address can change every project (set CLOUDREC_ADMIN_TOKEN)');
   }
-  let address: string | undefined;
-  if (answers) {
-    try {
-      address = await app.listen({ host: config.host, port: config.port });
-    } catch (error) {
-      return cannotListen(addressProblem(error, 'the API', config.host, config.port, 'port'));
-    }
-  } else {
-    await app.ready();
+  // A worker listens too: for its health, readiness and metrics (the operations API) alone.
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    return cannotListen(addressProblem(error, answers ? 'the API' : 'health and metrics', config.host, config.port, 'port'));
   }
   if (records) await runner.start();
-  console.log(address ? banner(address, signKey, config, database.where) : `cloudrec worker ${process.pid}: taking recordings from ${database.where} (${runner.renderSlots} render slots)`);
+  console.log(
+    answers
+      ? banner(address, signKey, config, database.where)
+      : `cloudrec worker ${process.pid}: taking recordings from ${database.where} (${runner.renderSlots} render slots); health and metrics on ${address}`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await runServer();

@@ -51,9 +51,11 @@ export interface StartEndpointOptions {
   logsRequests: boolean;
   /** The client's address for the per-address limits (the proxy's client when the proxy is trusted). */
   clientAddress(req: IncomingMessage): string;
+  /** Told of each answer: its status and the seconds from the request to it (for the metrics). */
+  onAnswered?(status: number, seconds: number): void;
 }
 
-export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsRequests, clientAddress }: StartEndpointOptions) {
+export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsRequests, clientAddress, onAnswered }: StartEndpointOptions) {
   const validators = new Map<number, ValidateFunction | undefined>();
   const checked = (status: number, body: object) => {
     if (!validators.has(status)) validators.set(status, apiValidator.responseBody(path, 'post', status, 'application/json'));
@@ -98,6 +100,7 @@ export function createStartEndpoint({ deps, bodyLimit, requestId, log, logsReque
       for (const name in answer.headers) headers.push(name, answer.headers[name]!);
       res.writeHead(answer.status, headers);
       res.end(answer.text);
+      onAnswered?.(answer.status, (performance.now() - started) / 1000);
       if (logsRequests) {
         log.info({ request_id: id, method: 'POST', path, status: answer.status, ms: Math.round(performance.now() - started), task_id: answer.taskId }, 'request');
       }

@@ -1,4 +1,4 @@
-// The specs (/openapi.json, /openapi.yaml, /sandbox/openapi.json) and the built docs (/docs).
+// The specs (/openapi.json, /openapi.yaml, /sandbox/openapi.json, /operations/openapi.json) and the built docs (/docs).
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +31,7 @@ export function registerStaticRoutes(app: FastifyInstance, docsDir: string) {
     '/openapi.json': generated('openapi.json', 'application/json'),
     '/openapi.yaml': generated('openapi.yaml', 'application/yaml'),
     '/sandbox/openapi.json': generated('sandbox.json', 'application/json'),
+    '/operations/openapi.json': generated('operations.json', 'application/json'),
   };
   for (const [url, file] of Object.entries(specs)) {
     app.get(url, async (_req, reply) => {

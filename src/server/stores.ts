@@ -8,6 +8,7 @@ import type { Db } from './database.js';
 import { createProjectStore, type Project, type ProjectSettings } from './project-store.js';
 import { createSandboxChannels, type MemberSettings } from './sandbox-channels.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
+import type { ActiveCounts } from './metrics.js';
 import type { Limiter } from './rate-limiter.js';
 import type { BatchStore } from './task-batcher.js';
 import type { RunnerTasks } from './task-runner.js';
@@ -32,6 +33,8 @@ export interface Stores {
     BatchStore & {
       /** The task recording the channel now, if any: what a start compares itself with. */
       activeTask(appId: string, channel: string): ActiveTask | undefined;
+      /** Tasks in each state still in flight, for the metrics. */
+      countActive(): MaybePromise<ActiveCounts>;
     };
   /** Limits shared by every node (`limit` requests a `windowMs` per key of `namespace`); without, each process counts its own. */
   limiter?(namespace: string, limit: number, windowMs: number): Limiter;

@@ -13,6 +13,7 @@ import { UploadError } from '../storage/upload-error.js';
 import type { ChannelSource } from './channel-source.js';
 import { resolveMediaFile } from './media-folder.js';
 import { isOutOfSpace } from './storage-errors.js';
+import type { RunnerMetrics } from './metrics.js';
 import type { Project } from './project-store.js';
 import type { Task, TaskChanges, TaskState } from './task-store.js';
 
@@ -74,6 +75,8 @@ export interface TaskRunnerDeps {
   renderConcurrency?: number;
   /** A fleet's queue; without it this runner carries every task it ends or finds unfinished. */
   queue?: WorkQueue;
+  /** Told of renders, uploads and ends, for GET /metrics. */
+  metrics?: RunnerMetrics;
 }
 
 /** How often recording tasks are checked for an empty channel. */
@@ -148,6 +151,7 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
 
   async function fail(taskId: number, reason: string) {
     await deps.tasks.update(taskId, { state: 'failed', failure_reason: reason, progress: null });
+    deps.metrics?.ended('failed');
     deps.log.warn({ task_id: taskId, state: 'failed', reason }, 'task failed');
   }
 
@@ -195,9 +199,12 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const plan = await planFor(task);
-    const made = await inRenderSlot((): Promise<MadeFile[]> => {
+    const made = await inRenderSlot(async (): Promise<MadeFile[]> => {
       if (signal.aborted) throw new Aborted();
-      return render(plan, dir, { signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+      const started = performance.now();
+      const files = await render(plan, dir, { signal, onProgress: (p) => setProgress(task.task_id, p.step, p.done, p.total) });
+      deps.metrics?.rendered((performance.now() - started) / 1000, plan.durationSec);
+      return files;
     });
     if (made.length === 0) {
       await fail(task.task_id, `Nothing was published in channel ${task.channel} while it was recorded (no audio or video to record).`);
@@ -238,8 +245,10 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
         await upload(storage, file.object_key, path, {
           signal,
           onProgress: ({ bytesDone, bytesTotal }) => setProgress(task.task_id, `uploading ${file.name}`, bytesDone, bytesTotal),
-          onRetry: (attempt, error, delayMs) =>
-            deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry'),
+          onRetry: (attempt, error, delayMs) => {
+            deps.metrics?.uploadFailed('retried');
+            deps.log.warn({ task_id: task.task_id, file: file.name, attempt, delay_ms: delayMs, reason: error.message }, 'upload retry');
+          },
           onLeftover: (uploadId, error) =>
             deps.log.warn(
               { task_id: task.task_id, file: file.name, upload_id: uploadId, reason: error instanceof Error ? error.message : String(error) },
@@ -249,21 +258,25 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
       } catch (error) {
         if (signal.aborted) throw new Aborted();
         if (error instanceof UploadError && error.permanent) {
+          deps.metrics?.uploadFailed('permanent');
           await fail(task.task_id, `Uploading ${file.name} to bucket ${storage.bucket} failed: ${error.message} The files are kept in ${folder(task.task_id)}.`);
           return;
         }
         // Transient and still failing: keep the task uploading and try again later, never drop it.
         const reason = error instanceof Error ? error.message : String(error);
+        deps.metrics?.uploadFailed('retried');
         deps.log.warn({ task_id: task.task_id, file: file.name, retry_in_ms: uploadPauseMs, reason }, 'upload paused');
         setProgress(task.task_id, `waiting to retry the upload of ${file.name}`, 0, 0);
         await pause(uploadPauseMs, signal);
         return uploadAll((await deps.tasks.get(task.task_id))!, signal);
       }
       files[i] = { ...file, uploaded: true };
+      deps.metrics?.uploaded(file.bytes);
       await deps.tasks.update(task.task_id, { files });
       rmSync(path, { force: true });
     }
     await deps.tasks.update(task.task_id, { state: 'completed', progress: null });
+    deps.metrics?.ended('completed');
     rmSync(folder(task.task_id), { recursive: true, force: true });
     deps.log.info({ task_id: task.task_id, state: 'completed', objects: files.map((f) => f.object_key) }, 'task completed');
   }
@@ -450,6 +463,8 @@ export function createTaskRunner(deps: TaskRunnerDeps) {
     },
     /** Renders this runner makes at once. */
     renderSlots,
+    /** Tasks this runner carries now: waiting for a render slot, and the others (rendering or uploading). */
+    load: () => ({ waiting: waitingForSlot.length, running: working.size - waitingForSlot.length }),
     /** Resolves once no task is being worked on (for tests). */
     idle: async () => {
       while (working.size) await Promise.allSettled(working.values());

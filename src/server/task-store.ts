@@ -2,6 +2,7 @@
 // reused, also after a restart or after the newest task is deleted.
 import type { SchemaRecordingSettings as RecordingSettings, SchemaTask as Task } from '../../generated/sandbox-types.js';
 import { statement, transaction, type Db, type Named } from './database.js';
+import type { ActiveCounts } from './metrics.js';
 import { PairMap } from './pair-map.js';
 import type { BatchOutcome, NewTask, SameSettings } from './task-batcher.js';
 
@@ -50,6 +51,13 @@ interface TaskRow extends Omit<StoredTask, 'settings' | 'files' | 'progress'> {
 const fromRow = (row: TaskRow, at: number): Task =>
   toTask({ ...row, settings: JSON.parse(row.settings) as RecordingSettings, files: JSON.parse(row.files) as Task['files'], progress: row.progress === null ? null : (JSON.parse(row.progress) as Task['progress']) }, at);
 
+/** The counts of `rows` (state, n) as the metrics read them, a state without tasks counted 0. */
+export const countsOf = (rows: { state: TaskState; n: number | string }[]): ActiveCounts => {
+  const counts: ActiveCounts = { recording: 0, finalizing: 0, uploading: 0 };
+  for (const row of rows) if (row.state in counts) counts[row.state as keyof ActiveCounts] = Number(row.n);
+  return counts;
+};
+
 /** What a start needs to know of its channel's active task. */
 export interface ActiveTask {
   task_id: number;
@@ -80,6 +88,10 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   );
   const inState = statement<[string], TaskRow>(db, 'SELECT * FROM tasks WHERE state = ? ORDER BY task_id DESC');
   const all = statement<[], TaskRow>(db, 'SELECT * FROM tasks ORDER BY task_id DESC');
+  const inFlight = statement<[], { state: TaskState; n: number }>(
+    db,
+    `SELECT state, count(*) AS n FROM tasks WHERE state IN ('recording', 'finalizing', 'uploading') GROUP BY state`,
+  );
 
   // The active task of each channel a start asked about, so an identical repeat reads no row. Filled
   // on read; an entry goes when its task changes (it is no longer active then), and all go when a
@@ -118,6 +130,8 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       const at = now();
       return (state ? inState.all(state) : all.all()).map((row) => fromRow(row, at));
     },
+    /** Tasks in each state still in flight (from the state index: finished tasks are not read). */
+    countActive: (): ActiveCounts => countsOf(inFlight.all()),
     /** Applies `changes` to the task (with `onlyFrom`, only while it is in that state) and returns it; undefined when it was not. */
     update(taskId: number, changes: TaskChanges, onlyFrom?: TaskState): Task | undefined {
       const sets = Object.keys(changes).map((column) => `${column} = @${column}`);

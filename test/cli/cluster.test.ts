@@ -39,10 +39,17 @@ test('npm run cluster starts PostgreSQL, storage, two API nodes and two workers 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const apis = [...output.matchAll(/^api (http:\/\/127\.0\.0\.1:\d+)$/gm)].map((m) => m[1]!);
-    const workers = [...output.matchAll(/^worker (\d+) \((\d+) render slots?\)$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    const workers = [...output.matchAll(/^worker (\d+) \((\d+) render slots?, metrics (http:\/\/127\.0\.0\.1:\d+)\/metrics\)$/gm)].map(
+      (m) => [Number(m[1]), Number(m[2]), m[3]!] as const,
+    );
     expect(apis).toHaveLength(2);
     expect(workers).toHaveLength(2);
-    for (const [, slots] of workers) expect(slots).toBeGreaterThan(0);
+    for (const [, slots, base] of workers) {
+      expect(slots).toBeGreaterThan(0);
+      // A worker is ready (database, schema, queue) and answers only the operations API.
+      expect(await fetch(`${base}/readyz`).then((r) => r.json())).toMatchObject({ status: 'ready' });
+      expect((await fetch(`${base}/sandbox/tasks`)).status).toBe(404);
+    }
     expect(output).toMatch(/^database postgres:\/\/cloudrec@127\.0\.0\.1:\d+\/cloudrec$/m);
     expect(output).toMatch(/^storage http:\/\/127\.0\.0\.1:\d+ \(bucket recordings\)$/m);
     const body = /-d '(\{.*\})'/.exec(output)![1]!;

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { responseProblems } from '../../src/conformance/exchange-check.js';
+import { operationsValidator } from '../../src/spec/operations-document.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
 import { runConformance } from '../../src/conformance/index.js';
 import { arrangeProject, postStart, sandbox, startReferenceServer, startTask, type ReferenceServer } from '../support/reference-server.js';
@@ -192,6 +194,28 @@ test('a recording stopped through the API node while a worker is killed (SIGKILL
   const [file] = task.files;
   expect((await storage.download(file!.object_key)).length).toBe(file!.bytes);
 }, 90_000);
+
+test("a worker's /readyz follows its database and queue: 503 naming them while PostgreSQL is down, 200 once it is back", async () => {
+  const readyz = async () => {
+    const answer = await fetch(`${worker.baseUrl}/readyz`);
+    expect(await responseProblems('GET', '/readyz', answer, operationsValidator)).toEqual([]);
+    return { status: answer.status, body: (await answer.json()) as { checks: { name: string; ok: boolean }[] } };
+  };
+  const ready = await readyz();
+  expect(ready.status).toBe(200);
+  expect(ready.body.checks.map((c) => c.name)).toEqual(['database', 'schema', 'queue', 'shutdown']);
+  await database.stop();
+  try {
+    const down = await readyz();
+    expect(down.status).toBe(503);
+    expect(down.body.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['database', 'schema', 'queue']);
+  } finally {
+    await database.start();
+  }
+  await expect.poll(async () => (await readyz()).status, { timeout: 20_000, interval: 250 }).toBe(200);
+  const metrics = await (await fetch(`${worker.baseUrl}/metrics`)).text();
+  expect(metrics).toMatch(/^cloudrec_jobs\{state="waiting"\} \d+$/m);
+}, 60_000);
 
 test('a node given a database that refuses it exits 2 saying why, and never prints the password', async () => {
   const url = database.url.replace('cloudrec@', 'cloudrec:never-printed@').replace(/\/cloudrec$/, '/nosuchdb');

@@ -263,8 +263,8 @@ describe('the cloudrec-server package, installed', () => {
     expect(help.stdout).toMatch(/^  serve /m);
   });
 
-  test('cloudrec serve answers the API, serves the spec and the docs it ships', async () => {
-    for (const path of ['/openapi.json', '/openapi.yaml', '/sandbox/openapi.json', '/docs/', '/docs/zh/index.html', '/docs/api/en/', '/docs/api/zh/', '/docs/client/']) {
+  test('cloudrec serve answers the API, its health, readiness and metrics, serves the specs and the docs it ships', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml', '/sandbox/openapi.json', '/operations/openapi.json', '/docs/', '/docs/zh/index.html', '/docs/api/en/', '/docs/api/zh/', '/docs/client/']) {
       const response = await fetch(`${baseUrl}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/server/app.js';
 import { defaultConfig, type Config } from '../../src/server/config.js';
 import { openDatabase, pragma } from '../../src/server/database.js';
 import { apiValidator } from '../../src/spec/api-document.js';
+import { operationsValidator } from '../../src/spec/operations-document.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -249,6 +250,7 @@ describe('the reference server app', () => {
     expect(spec.json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/cloudRecord': {} } });
     expect((await app.inject({ method: 'GET', url: '/openapi.yaml' })).body).toMatch(/^openapi: 3\.1\.0/m);
     expect((await app.inject({ method: 'GET', url: '/sandbox/openapi.json' })).json()).toMatchObject({ paths: { '/sandbox/tasks': {} } });
+    expect((await app.inject({ method: 'GET', url: '/operations/openapi.json' })).json()).toMatchObject({ paths: { '/healthz': {}, '/readyz': {}, '/metrics': {} } });
   });
 
   test('leaves the sandbox API out when the sandbox is switched off', async () => {
@@ -256,5 +258,41 @@ describe('the reference server app', () => {
     const { app } = buildApp({ config: { ...defaultConfig, sandbox: false, logLevel: 'silent' }, db });
     open.push(app);
     expect((await app.inject({ method: 'GET', url: '/sandbox/tasks' })).statusCode).toBe(404);
+  });
+
+  test('GET /readyz answers 503 with Retry-After and the failed check while shutting down, and when its database fails', async () => {
+    let stopping: string | undefined;
+    const db = openDatabase(':memory:');
+    const { app } = buildApp({ config: { ...defaultConfig, logLevel: 'silent' }, db, refusal: () => stopping });
+    open.push(app);
+    const readyz = async () => {
+      const answer = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(await responseProblems('GET', '/readyz', asResponse(answer), operationsValidator)).toEqual([]);
+      return answer;
+    };
+    expect((await readyz()).statusCode).toBe(200);
+    stopping = 'SIGTERM';
+    const closing = await readyz();
+    expect(closing.statusCode).toBe(503);
+    expect(closing.headers['retry-after']).toBe('5');
+    expect(closing.json()).toMatchObject({ code: 'service_unavailable', message: 'Not ready: shutdown.' });
+    stopping = undefined;
+    db.close();
+    const broken = await readyz();
+    expect(broken.statusCode).toBe(503);
+    expect(broken.json().checks.slice(0, 2)).toEqual([
+      { name: 'database', ok: false, detail: expect.stringMatching(/^SQLite did not answer: /) },
+      { name: 'schema', ok: false, detail: 'not checked: the database did not answer' },
+    ]);
+  });
+
+  test('a worker answers the operations API alone: no start, no sandbox, no docs', async () => {
+    const db = openDatabase(':memory:');
+    const { app } = buildApp({ config: { ...defaultConfig, role: 'worker', databaseUrl: 'postgres://x/y', logLevel: 'silent' }, db });
+    open.push(app);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', role: 'worker' });
+    for (const [method, url] of [['POST', '/v1/cloudRecord'], ['GET', '/sandbox/tasks'], ['GET', '/openapi.json'], ['GET', '/docs/']] as const) {
+      expect((await app.inject({ method, url })).statusCode, url).toBe(404);
+    }
   });
 });

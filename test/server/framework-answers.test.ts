@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { apiValidator } from '../../src/spec/api-document.js';
+import { operationsValidator } from '../../src/spec/operations-document.js';
 import { sandboxValidator } from '../../src/spec/sandbox-document.js';
 import { startReferenceServer, type ReferenceServer } from '../support/reference-server.js';
 import { responseProblems } from '../../src/conformance/exchange-check.js';
@@ -52,6 +53,12 @@ describe('answers before any route runs', () => {
     expect(answer.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await answer.clone().json()).toMatchObject({ code, message: expect.any(String) });
     expect(await responseProblems('POST', '/v1/cloudRecord', answer, apiValidator)).toEqual([]);
+  });
+
+  test('a body sent with GET to an operations endpoint is not read, so no size of it is refused (the spec documents no 413 there)', async () => {
+    const answer = await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\nConnection: close\r\n\r\n${'a'.repeat(70_000)}`);
+    expect(answer.status).toBe(200);
+    expect(await responseProblems('GET', '/healthz', answer, operationsValidator)).toEqual([]);
   });
 
   test('a request not sent in full in time gets 408 request_timeout', async () => {

@@ -15,6 +15,8 @@ export interface PgStores extends Stores {
   tasks: ReturnType<typeof createPgTaskStore>;
   /** The versions of the schema this node applied (none when another node had). */
   applied: number[];
+  /** The schema version the database holds (for GET /readyz). */
+  schemaVersion(): Promise<number>;
   /** A value the fleet shares (the demo's sign_key), or undefined. */
   meta(key: string): Promise<string | undefined>;
   /** Sets it unless a node did first; resolves with the value that holds. */
@@ -51,7 +53,8 @@ export async function openPgStores(url: string, box: SecretBox, options: Postgre
       limits.close();
       await db.close();
     };
-    return { db, applied, projects, channels, tasks, limiter: limits.limiter, meta, claimMeta, close };
+    const schemaVersion = async () => Number((await db.query<{ version: number }>('SELECT max(version) AS version FROM schema_migrations')).rows[0]!.version);
+    return { db, applied, projects, channels, tasks, limiter: limits.limiter, schemaVersion, meta, claimMeta, close };
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

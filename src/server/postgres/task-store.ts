@@ -3,7 +3,8 @@
 // racing starts on different nodes make one task. Each node keeps the recording tasks in memory for
 // the start path (an identical repeat reads no row), filled at start and kept true by the NOTIFY
 // every change of a task's state sends to all nodes.
-import { toTask, type ActiveTask, type StoredTask, type Task, type TaskChanges, type TaskState } from '../task-store.js';
+import type { ActiveCounts } from '../metrics.js';
+import { countsOf, toTask, type ActiveTask, type StoredTask, type Task, type TaskChanges, type TaskState } from '../task-store.js';
 import type { BatchOutcome, NewTask, SameSettings } from '../task-batcher.js';
 import { PairMap } from '../pair-map.js';
 import type { Postgres, Queryable } from './connection.js';
@@ -143,6 +144,11 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
       const at = now();
       return rows.map((row) => toTask(row, at));
     },
+    /** Tasks in each state still in flight, fleet-wide (from the state index: finished tasks are not read). */
+    countActive: async (): Promise<ActiveCounts> =>
+      countsOf(
+        (await db.query<{ state: TaskState; n: string }>(`SELECT state, count(*) AS n FROM tasks WHERE state IN ('recording', 'finalizing', 'uploading') GROUP BY state`)).rows,
+      ),
     /** Applies `changes` to the task (with `onlyFrom`, only while it is in that state) and returns it; undefined when it was not. */
     async update(taskId: number, changes: TaskChanges, onlyFrom?: TaskState): Promise<Task | undefined> {
       const columns = Object.keys(changes) as (keyof TaskChanges)[];
