@@ -21,7 +21,8 @@
 //      server, and start-up with 100,000 tasks.
 //   6. The fleet: the server as an API node on a throwaway PostgreSQL and on its SQLite file, an
 //      identical repeat and a new task each request, against the bare server; an API node's memory
-//      per recording task (bench-support/http-bench.ts, fleetBench).
+//      per recording task (bench-support/http-bench.ts, fleetBench); then the same renders through
+//      one worker and through two, one render slot each (bench-support/workers-bench.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -30,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
 import { betterSqlite3Version, driverBench, fleetBench, httpBench, startupBench, type HttpRow } from './bench-support/http-bench.js';
 import { endedTogetherBench } from './bench-support/ended-together-bench.js';
+import { workersBench } from './bench-support/workers-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
 
 const { values } = parseArgs({
@@ -118,7 +120,10 @@ async function fleet() {
   console.log('');
   console.log(httpTable(result.rows));
   console.log(`an API node's memory per recording task: ${(result.memoryPerTask / 1024).toFixed(2)} KiB (${result.recording.toLocaleString('en')} recording)`);
-  return result;
+  step(`the fleet: the same renders through one worker and through two (one render slot each), ${mediaSeconds} s of media each`);
+  const workers = await workersBench({ mediaSeconds });
+  console.log(`two workers finished ${workers.speedup.toFixed(2)}× as fast as one`);
+  return { ...result, workers };
 }
 
 const started = performance.now();
@@ -151,6 +156,8 @@ if (driverRun) {
 if (fleetRun) {
   for (const row of fleetRun.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
   console.log(`  ${"an API node's memory per recording task".padEnd(60)} ${(fleetRun.memoryPerTask / 1024).toFixed(2)} KiB`);
+  const [one, two] = fleetRun.workers.rounds;
+  console.log(`  ${`renders: ${fleetRun.workers.count} tasks through one worker, then two`.padEnd(60)} ${one!.seconds.toFixed(2)} s, then ${two!.seconds.toFixed(2)} s: ${fleetRun.workers.speedup.toFixed(2)}× with two`);
 }
 
 // The run on record: what was measured, on what, at which commit.

@@ -3,6 +3,7 @@ import { expect, test } from 'vitest';
 import { clientBundleBytes, clientOverhead } from '../scripts/bench-support/client-bench.js';
 import { endedTogetherBench } from '../scripts/bench-support/ended-together-bench.js';
 import { driverBench, httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
+import { workersBench } from '../scripts/bench-support/workers-bench.js';
 
 test('the client benchmark bundles the client and measures both kinds of call against its own server', async () => {
   const bundle = await clientBundleBytes();
@@ -53,3 +54,12 @@ test('the ended-together benchmark finalizes its recordings with real renders, o
   expect(result.oneAtATimeSec).toBeGreaterThan(0);
   expect(result.sideBySideSec).toBeGreaterThan(0);
 }, 60_000);
+
+test('the workers benchmark records, renders and uploads through one worker and then two of the fleet, reading their metrics', async () => {
+  const result = await workersBench({ count: 2, mediaSeconds: 1 });
+  expect(result.rounds.map((r) => r.workers)).toEqual([1, 2]);
+  for (const round of result.rounds) {
+    expect(round.seconds).toBeGreaterThan(0);
+    expect(round.renderPerMediaSecond).toBeGreaterThan(0);
+  }
+}, 120_000);

@@ -28,14 +28,14 @@ export interface LoadResult {
   statuses: Record<string, number>;
 }
 
-interface Server {
+export interface Server {
   url: string;
   pid: number;
   stop(): void;
 }
 
 /** Starts `command` and resolves once a line of its output matches `ready`, with the port that line names. */
-function launch(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+export function launch(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Server> {
   const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
