@@ -22,7 +22,7 @@
 //   6. The fleet: the server as an API node on a throwaway PostgreSQL and on its SQLite file, an
 //      identical repeat and a new task each request, against the bare server; an API node's memory
 //      per recording task (bench-support/http-bench.ts, fleetBench); then the same renders through
-//      one worker and through two, one render slot each (bench-support/workers-bench.ts).
+//      one worker and through two, each pinned to a core of its own (bench-support/workers-bench.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -120,7 +120,7 @@ async function fleet() {
   console.log('');
   console.log(httpTable(result.rows));
   console.log(`an API node's memory per recording task: ${(result.memoryPerTask / 1024).toFixed(2)} KiB (${result.recording.toLocaleString('en')} recording)`);
-  step(`the fleet: the same renders through one worker and through two (one render slot each), ${mediaSeconds} s of media each`);
+  step(`the fleet: the same renders through one worker and through two (each pinned to a core of its own, one render slot), ${mediaSeconds} s of media each`);
   const workers = await workersBench({ mediaSeconds });
   console.log(`two workers finished ${workers.speedup.toFixed(2)}× as fast as one`);
   return { ...result, workers };

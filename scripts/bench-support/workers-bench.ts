@@ -1,12 +1,14 @@
 // The same renders through one worker and through two, in one run: a throwaway PostgreSQL, the
 // embedded S3-compatible store, an API node, and workers of one render slot each (the compiled
-// server, as the package runs it). Each round records `count` channels of two users for
+// server, as the package runs it). Each worker is pinned to a core of its own (taskset), as if it
+// were a machine of one core: unpinned, one ffmpeg already spreads over both cores of this machine,
+// and a second worker would only share them. Each round records `count` channels of two users for
 // `mediaSeconds` at 1280×720, stops them together through the API node, and times the stop to the
 // last task completed (rendered, uploaded, in the bucket). The render seconds per media second come
 // from the workers' own /metrics.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedStorage, embeddedBucket, embeddedCredentials } from '../../src/server/embedded-storage.js';
 import { freePort, startThrowawayPostgres } from '../postgres.js';
@@ -44,8 +46,9 @@ export async function workersBench({ count = 4, mediaSeconds = 10 } = {}): Promi
   const storage = await startEmbeddedStorage('127.0.0.1', await freePort(), join(folder, 's3'));
   const env = { CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: randomBytes(32).toString('base64'), CLOUDREC_LOG_LEVEL: 'silent', CLOUDREC_DEMO: 'off' };
   const nodes: Server[] = [];
-  const node = async (role: 'api' | 'worker', name: string) => {
-    const server = await launch('node', [join(root, 'dist/src/server/main.js')], role === 'api' ? /reference server on http:\/\/127\.0\.0\.1:(\d+)/ : /health and metrics on http:\/\/127\.0\.0\.1:(\d+)/, {
+  const node = async (role: 'api' | 'worker', name: string, core?: number) => {
+    const [command, args] = core === undefined ? ['node', [] as string[]] : ['taskset', ['-c', String(core), 'node']];
+    const server = await launch(command, [...args, join(root, 'dist/src/server/main.js')], role === 'api' ? /reference server on http:\/\/127\.0\.0\.1:(\d+)/ : /health and metrics on http:\/\/127\.0\.0\.1:(\d+)/, {
       ...env,
       CLOUDREC_ROLE: role,
       CLOUDREC_PORT: String(await freePort()),
@@ -59,7 +62,7 @@ export async function workersBench({ count = 4, mediaSeconds = 10 } = {}): Promi
     const api = await node('api', 'api');
     const rounds: WorkersRound[] = [];
     for (const workerCount of [1, 2]) {
-      const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => node('worker', `worker-${workerCount}-${i}`)));
+      const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => node('worker', `worker-${workerCount}-${i}`, i % availableParallelism())));
       const app = `workers-${workerCount}`;
       await call(api.url, 'PUT', `/sandbox/projects/${app}/p`, {
         sign_key: 'k',
@@ -92,7 +95,7 @@ export async function workersBench({ count = 4, mediaSeconds = 10 } = {}): Promi
         media += sample(text, 'cloudrec_rendered_media_seconds_total');
       }
       rounds.push({ workers: workerCount, seconds, renderPerMediaSecond: render / media });
-      console.log(`  ${workerCount} worker${workerCount > 1 ? 's' : ''} of one render slot: the last of ${count} tasks completed ${seconds.toFixed(2)} s after the stop; ${(render / media).toFixed(2)} render s per media s`);
+      console.log(`  ${workerCount} worker${workerCount > 1 ? 's' : ''} of one core and one render slot: the last of ${count} tasks completed ${seconds.toFixed(2)} s after the stop; ${(render / media).toFixed(2)} render s per media s`);
       for (const worker of workers) worker.stop();
     }
     return { count, mediaSeconds, rounds, speedup: rounds[0]!.seconds / rounds[1]!.seconds };
