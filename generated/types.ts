@@ -57,7 +57,77 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "recording.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recording started
+         * @description Sent once the task is stored and its `task_id` answered: the channel is being recorded.
+         *
+         *     Sent as a `POST` of JSON to the project's webhook URL, signed (`Cloudrec-Signature`).
+         *     Answer with any 2xx within 10 seconds; anything else, or no answer, is retried (see Events).
+         */
+        post: operations["recordingStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "recording.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recording's files are in the bucket
+         * @description Sent once the last file of the recording is uploaded, whole: each object named in `data.files` can be read from the bucket now.
+         *
+         *     Sent as a `POST` of JSON to the project's webhook URL, signed (`Cloudrec-Signature`).
+         *     Answer with any 2xx within 10 seconds; anything else, or no answer, is retried (see Events).
+         */
+        post: operations["recordingCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "recording.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recording failed
+         * @description Sent when the task fails: nothing was published while it recorded, its files could not be made, or the bucket refused them. `data.reason` says which, in the service's words.
+         *
+         *     Sent as a `POST` of JSON to the project's webhook URL, signed (`Cloudrec-Signature`).
+         *     Answer with any 2xx within 10 seconds; anything else, or no answer, is retried (see Events).
+         */
+        post: operations["recordingFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -232,6 +302,145 @@ export interface components {
              */
             message: string;
         };
+        /**
+         * WebhookEnvelope
+         * @description What every event carries, whatever its type.
+         */
+        WebhookEnvelope: {
+            /**
+             * @description The event's id, unique across events and the same in every attempt to deliver it. Keep the ids you have handled and skip one you see again (delivery is at least once).
+             * @example evt_4f1c9a2be07d4c55a1f3e2d1
+             */
+            id: string;
+            /**
+             * @description The event's type; the same as the webhook's name.
+             * @enum {string}
+             */
+            type: "recording.started" | "recording.completed" | "recording.failed";
+            /**
+             * Format: date-time
+             * @description When the task's state changed (RFC 3339, UTC).
+             */
+            created_at: string;
+            /** @description The recording task's id, as `POST /v1/cloudRecord` answered it. */
+            task_id: number;
+            app_id: components["schemas"]["Identifier"];
+            project_id: components["schemas"]["Identifier"];
+            channel: components["schemas"]["ChannelName"];
+            /** @description What is particular to the event's type. */
+            data: Record<string, never>;
+        };
+        /**
+         * RecordingStartedEvent
+         * @description A recording task started: `POST /v1/cloudRecord` answered its `task_id`, and the channel is being recorded.
+         * @example {
+         *       "id": "evt_4f1c9a2be07d4c55a1f3e2d1",
+         *       "type": "recording.started",
+         *       "created_at": "2026-12-03T09:30:00.000Z",
+         *       "task_id": 40,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {}
+         *     }
+         */
+        RecordingStartedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.started";
+            /** @description Nothing beyond the envelope, which names the task, its project and its channel. */
+            data?: Record<string, never>;
+        };
+        /**
+         * RecordingFile
+         * @description One file a recording made, as it is in the bucket.
+         */
+        RecordingFile: {
+            /** @description The file's name, e.g. `uid-1001-audio.m4a`, `mix-video.mp4` or `mix.mp4`. */
+            name: string;
+            /**
+             * @description What the file holds: `audio` or `video` of one user (individual recording), or `mixed` (the composite).
+             * @enum {string}
+             */
+            kind: "audio" | "video" | "mixed";
+            uid?: components["schemas"]["Uid"];
+            /** @description The object key in the bucket: `<prefix>/<project_id>/<channel>/<task_id>/<name>`, each part percent-encoded. */
+            object_key: string;
+            /** @description The object's size in bytes. */
+            bytes: number;
+            /** @description The file's duration in seconds. */
+            duration_sec: number;
+        };
+        /**
+         * RecordingCompletedEvent
+         * @description A recording ended and every file it made is in the bucket, whole.
+         * @example {
+         *       "id": "evt_9b2e7d41c0a84f6e8d3a5b17",
+         *       "type": "recording.completed",
+         *       "created_at": "2026-12-03T09:41:07.512Z",
+         *       "task_id": 40,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {
+         *         "ended_at": "2026-12-03T09:40:30.000Z",
+         *         "end_reason": "idle_timeout",
+         *         "bucket": "recordings",
+         *         "files": [
+         *           {
+         *             "name": "mix.mp4",
+         *             "kind": "mixed",
+         *             "object_key": "demo-project/demo-room/40/mix.mp4",
+         *             "bytes": 18734112,
+         *             "duration_sec": 600.04
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        RecordingCompletedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.completed";
+            data?: {
+                /**
+                 * Format: date-time
+                 * @description When the recording ended (RFC 3339, UTC).
+                 */
+                ended_at: string;
+                /**
+                 * @description Why it ended: `idle_timeout` (nobody in the channel for the idle timeout), `stopped` (a stop call) or `shutdown` (the service stopped).
+                 * @enum {string}
+                 */
+                end_reason: "idle_timeout" | "stopped" | "shutdown";
+                /** @description The bucket the files are in (the project's). */
+                bucket: string;
+                /** @description The files, each uploaded. */
+                files: components["schemas"]["RecordingFile"][];
+            };
+        };
+        /**
+         * RecordingFailedEvent
+         * @description A recording task failed; no more files will come of it.
+         * @example {
+         *       "id": "evt_2c81f0e95ab34d7c9e6f1a08",
+         *       "type": "recording.failed",
+         *       "created_at": "2026-12-03T09:41:02.118Z",
+         *       "task_id": 41,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {
+         *         "reason": "Uploading mix.mp4 to bucket recordings failed: Access Denied. The files are kept on the server."
+         *       }
+         *     }
+         */
+        RecordingFailedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.failed";
+            data?: {
+                /** @description Why it failed, in the service's words (the task's `failure_reason`). */
+                reason: string;
+            };
+        };
     };
     responses: {
         /** @description The request is invalid: a field breaks its rule, `isAudioOnly` and `isVideoOnly` are both 1, the body is not a JSON object, or the HTTP request itself is malformed. */
@@ -379,8 +588,34 @@ export interface components {
                 };
             };
         };
+        /** @description Received. Any 2xx is taken as received; its body is not read. */
+        WebhookReceived: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The receiver refused the event (a signature that does not hold, say). Retried like any answer but a 2xx, so a receiver given the wrong secret can be fixed within the 24 hours. */
+        WebhookRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
     };
-    parameters: never;
+    parameters: {
+        /**
+         * @description The event's signature: `t=<unix seconds>,v1=<hex>`, where `<hex>` is the HMAC-SHA256, keyed with
+         *     the project's webhook signing secret, of `<t>.<the raw body>`. While a secret is being rotated
+         *     the header carries one `v1=` for each secret that signs (the new one and, for 24 hours, the old
+         *     one): accept the event when any of them matches. Reject an event whose `t` is more than 5
+         *     minutes from your clock (a replay), and compare in constant time. The client package's
+         *     `verifyWebhook` does all of this.
+         */
+        WebhookSignature: string;
+        /** @description The event's `id` (as in the body), for receivers that de-duplicate before reading the body. */
+        WebhookEventId: string;
+    };
     requestBodies: never;
     headers: {
         /** @description The request's ID, sent on every response and written in the service's log line for the request; quote it when reporting a problem. A request that carries its own `X-Request-Id` of 1 to 128 letters, digits, `.`, `_`, `:` or `-` gets that ID back; any other request gets a new one. */
@@ -401,6 +636,11 @@ export type SchemaStartRecordingRequest = components['schemas']['StartRecordingR
 export type SchemaStartRecordingResponse = components['schemas']['StartRecordingResponse'];
 export type SchemaErrorCode = components['schemas']['ErrorCode'];
 export type SchemaError = components['schemas']['Error'];
+export type SchemaWebhookEnvelope = components['schemas']['WebhookEnvelope'];
+export type SchemaRecordingStartedEvent = components['schemas']['RecordingStartedEvent'];
+export type SchemaRecordingFile = components['schemas']['RecordingFile'];
+export type SchemaRecordingCompletedEvent = components['schemas']['RecordingCompletedEvent'];
+export type SchemaRecordingFailedEvent = components['schemas']['RecordingFailedEvent'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseForbidden = components['responses']['Forbidden'];
@@ -412,6 +652,10 @@ export type ResponseTooManyRequests = components['responses']['TooManyRequests']
 export type ResponseHeadersTooLarge = components['responses']['HeadersTooLarge'];
 export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
+export type ResponseWebhookReceived = components['responses']['WebhookReceived'];
+export type ResponseWebhookRefused = components['responses']['WebhookRefused'];
+export type ParameterWebhookSignature = components['parameters']['WebhookSignature'];
+export type ParameterWebhookEventId = components['parameters']['WebhookEventId'];
 export type HeaderRequestId = components['headers']['RequestId'];
 export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type $defs = Record<string, never>;
@@ -453,6 +697,93 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    recordingStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's signature: `t=<unix seconds>,v1=<hex>`, where `<hex>` is the HMAC-SHA256, keyed with
+                 *     the project's webhook signing secret, of `<t>.<the raw body>`. While a secret is being rotated
+                 *     the header carries one `v1=` for each secret that signs (the new one and, for 24 hours, the old
+                 *     one): accept the event when any of them matches. Reject an event whose `t` is more than 5
+                 *     minutes from your clock (a replay), and compare in constant time. The client package's
+                 *     `verifyWebhook` does all of this.
+                 */
+                "Cloudrec-Signature": components["parameters"]["WebhookSignature"];
+                /** @description The event's `id` (as in the body), for receivers that de-duplicate before reading the body. */
+                "Cloudrec-Event-Id": components["parameters"]["WebhookEventId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingStartedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookReceived"];
+            400: components["responses"]["WebhookRefused"];
+        };
+    };
+    recordingCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's signature: `t=<unix seconds>,v1=<hex>`, where `<hex>` is the HMAC-SHA256, keyed with
+                 *     the project's webhook signing secret, of `<t>.<the raw body>`. While a secret is being rotated
+                 *     the header carries one `v1=` for each secret that signs (the new one and, for 24 hours, the old
+                 *     one): accept the event when any of them matches. Reject an event whose `t` is more than 5
+                 *     minutes from your clock (a replay), and compare in constant time. The client package's
+                 *     `verifyWebhook` does all of this.
+                 */
+                "Cloudrec-Signature": components["parameters"]["WebhookSignature"];
+                /** @description The event's `id` (as in the body), for receivers that de-duplicate before reading the body. */
+                "Cloudrec-Event-Id": components["parameters"]["WebhookEventId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingCompletedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookReceived"];
+            400: components["responses"]["WebhookRefused"];
+        };
+    };
+    recordingFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's signature: `t=<unix seconds>,v1=<hex>`, where `<hex>` is the HMAC-SHA256, keyed with
+                 *     the project's webhook signing secret, of `<t>.<the raw body>`. While a secret is being rotated
+                 *     the header carries one `v1=` for each secret that signs (the new one and, for 24 hours, the old
+                 *     one): accept the event when any of them matches. Reject an event whose `t` is more than 5
+                 *     minutes from your clock (a replay), and compare in constant time. The client package's
+                 *     `verifyWebhook` does all of this.
+                 */
+                "Cloudrec-Signature": components["parameters"]["WebhookSignature"];
+                /** @description The event's `id` (as in the body), for receivers that de-duplicate before reading the body. */
+                "Cloudrec-Event-Id": components["parameters"]["WebhookEventId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingFailedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookReceived"];
+            400: components["responses"]["WebhookRefused"];
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -470,6 +801,9 @@ export const startRecordingRequestIsVideoOnlyValues: ReadonlyArray<FlattenedDeep
 export const startRecordingRequestIs_mixing_enabledValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["is_mixing_enabled"]> = [0, 1];
 export const startRecordingRequestStream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StartRecordingRequest"]["stream_type"]> = [0, 1];
 export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request", "body_too_large", "request_timeout", "headers_too_large", "unsupported_media_type", "invalid_credentials", "recording_not_enabled", "storage_not_configured", "channel_empty", "channel_already_recording", "rate_limited", "internal_error", "service_unavailable", "not_found"];
+export const webhookEnvelopeTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEnvelope"]["type"]> = ["recording.started", "recording.completed", "recording.failed"];
+export const recordingFileKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecordingFile"]["kind"]> = ["audio", "video", "mixed"];
+export const recordingCompletedEventDataEnd_reasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecordingCompletedEvent"]["data"]["end_reason"]> = ["idle_timeout", "stopped", "shutdown"];
 export const componentsResponsesBadRequestContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["BadRequest"]["content"]["application/json"]["code"]> = ["invalid_parameter", "audio_only_and_video_only", "malformed_body", "malformed_request"];
 export const componentsResponsesUnauthorizedContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Unauthorized"]["content"]["application/json"]["code"]> = ["invalid_credentials"];
 export const componentsResponsesForbiddenContentApplicationJsonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["responses"]["Forbidden"]["content"]["application/json"]["code"]> = ["recording_not_enabled"];
