@@ -9,6 +9,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { projectRoot, redocly } from './redocly.js';
 import { writeErrorTable } from './error-table.js';
 import { responseRulesModule } from './response-rules.js';
+import { webhookRulesModule } from './webhook-rules.js';
 
 /** The APIs in redocly.yaml, and the files derived from each. */
 export const documents = [
@@ -40,7 +41,8 @@ async function generate(outDir: string, writeReadme: boolean) {
     console.log(`generated ${doc.api}: ${[doc.bundle, doc.yaml, doc.types].filter(Boolean).join(', ')}`);
     if (doc.api === 'cloudrec') {
       writeFileSync(join(outDir, 'response-rules.ts'), banner + responseRulesModule(spec, '/v1/cloudRecord', 'post'));
-      console.log('generated cloudrec: response-rules.ts');
+      writeFileSync(join(outDir, 'webhook-rules.ts'), banner + webhookRulesModule(spec));
+      console.log('generated cloudrec: response-rules.ts, webhook-rules.ts');
       if (writeReadme) {
         writeErrorTable(spec);
         console.log('generated cloudrec: the table of failures in README.md');

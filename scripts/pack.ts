@@ -44,6 +44,7 @@ function clientPackage(dir: string) {
     exports: {
       '.': dual('index'),
       './types': dual('types'),
+      './webhooks': dual('webhooks'),
       './openapi.json': './openapi.json',
       './openapi.yaml': './openapi.yaml',
       './package.json': './package.json',
@@ -52,7 +53,7 @@ function clientPackage(dir: string) {
     main: './cjs/src/index.js',
     module: './esm/src/index.js',
     types: './cjs/src/index.d.ts',
-    typesVersions: { '*': { types: ['./cjs/src/types.d.ts'] } },
+    typesVersions: { '*': { types: ['./cjs/src/types.d.ts'], webhooks: ['./cjs/src/webhooks.d.ts'] } },
     files: ['esm', 'cjs', 'openapi.json', 'openapi.yaml', 'CHANGELOG.md'],
     engines: { node: '>=18' },
     dependencies: { 'openapi-fetch': root.dependencies['openapi-fetch'] },

@@ -76,7 +76,13 @@ function consumerSource(format: 'esm' | 'cjs') {
   const wrong: StartRecordingRequest = { ...request, layout_mode: 3 };
   const result: StartRecordingResult = await client.startRecording(request);
   const code: ErrorCode | undefined = result.kind === 'api' ? result.error.code : undefined;
+  // A signed event, checked as a receiver checks it; the event's type narrows its data.
+  const sent = JSON.stringify({ id: 'evt_0123456789abcdef', type: 'recording.failed', created_at: '2026-12-03T09:41:02.118Z', task_id: 41, app_id: 'a', project_id: 'p', channel: 'c', data: { reason: 'r' } });
+  const verified = await verifyWebhook(sent, { 'cloudrec-signature': await signWebhook(sent, 'whsec_test') }, 'whsec_test');
+  const event: WebhookEvent | undefined = verified.ok ? verified.event : undefined;
+  const reason = event?.type === 'recording.failed' ? event.data.reason : undefined;
   console.log(JSON.stringify({
+    webhook: reason,
     kind: result.kind,
     task_id: result.ok ? result.data.task_id : null,
     attempts: result.attempts,
@@ -89,6 +95,7 @@ function consumerSource(format: 'esm' | 'cjs') {
   }));`;
   const imports = `import { createClient, defaultRetry, isApiError, type StartRecordingResult } from 'cloudrec';
 import type { ErrorCode, StartRecordingRequest } from 'cloudrec/types';
+import { signWebhook, verifyWebhook, type WebhookEvent } from 'cloudrec/webhooks';
 ${json}`;
   return format === 'esm' ? `${imports}\n${body}\n` : `${imports}\nasync function main() {${body}\n}\nvoid main();\n`;
 }
@@ -140,7 +147,7 @@ describe('the cloudrec package, installed', () => {
     writeFileSync(join(dir, 'out/package.json'), JSON.stringify({ type }));
     const { stdout } = await run('node', [join(dir, 'out/index.js')], { cwd: dir });
     const printed = JSON.parse(stdout) as Record<string, unknown>;
-    expect(printed).toMatchObject({ kind: 'success', attempts: 1, spec: specVersion, is_api_error: true, retries: 2, wrong: 3 });
+    expect(printed).toMatchObject({ kind: 'success', attempts: 1, spec: specVersion, is_api_error: true, retries: 2, wrong: 3, webhook: 'r' });
     expect(printed.task_id).toEqual(expect.any(Number));
     expect(printed.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -45,12 +45,17 @@ cancelled.abort();
 const aborted = await client.startRecording(ids, { signal: cancelled.signal });
 const down = await createClient({ baseUrl: dead, maxRetries: 0 }).startRecording(ids);
 const flaky = await createClient({ baseUrl: stub + '/flaky/' + process.version + process.argv[1] }).startRecording(ids);
+const event = JSON.stringify({ id: 'evt_0123456789abcdef', type: 'recording.started', created_at: new Date().toISOString(), task_id: 1, app_id: 'a', project_id: 'p', channel: 'c', data: {} });
+const signed = { 'cloudrec-signature': await signWebhook(event, 'whsec_versions') };
+const verified = await verifyWebhook(event, signed, 'whsec_versions');
+const tampered = await verifyWebhook(event.replace('"task_id":1', '"task_id":2'), signed, 'whsec_versions');
 console.log(JSON.stringify({
   start: { kind: first.kind, attempts: first.attempts, requestId: /^[0-9a-f-]{36}$/.test(first.requestId ?? '') },
   repeat: { kind: again.kind, sameTask: first.ok && again.ok && first.data.task_id === again.data.task_id },
   wrongKey: { kind: wrong.kind, status: wrong.status, code: wrong.kind === 'api' ? wrong.error.code : undefined },
   timeout: slow.kind, aborted: aborted.kind, unreachable: down.kind,
   retried: { kind: flaky.kind, attempts: flaky.attempts },
+  webhook: { verified: verified.ok && verified.event.type, tampered: !tampered.ok && tampered.reason },
 }));`;
 
 describe('the cloudrec client package', () => {
@@ -63,8 +68,11 @@ describe('the cloudrec client package', () => {
   beforeAll(async () => {
     mkdirSync(dir);
     installTarballs(dir, [tarballs.client]);
-    writeFileSync(join(dir, 'behaviour.mjs'), `import { createClient } from 'cloudrec';\n${behaviour}\n`);
-    writeFileSync(join(dir, 'behaviour.cjs'), `const { createClient } = require('cloudrec');\n(async () => {${behaviour}\n})();\n`);
+    writeFileSync(join(dir, 'behaviour.mjs'), `import { createClient } from 'cloudrec';\nimport { signWebhook, verifyWebhook } from 'cloudrec/webhooks';\n${behaviour}\n`);
+    writeFileSync(
+      join(dir, 'behaviour.cjs'),
+      `const { createClient } = require('cloudrec');\nconst { signWebhook, verifyWebhook } = require('cloudrec/webhooks');\n(async () => {${behaviour}\n})();\n`,
+    );
     server = await startReferenceServer({ CLOUDREC_RATE_LIMIT_PER_SEC: '1000' }, undefined, { compiled: true });
     await arrangeProject(server.baseUrl, { app_id: 'versions-app', project_id: 'versions-proj', sign_key: signKey, channel: 'versions-room', uids: [1] });
     // /hang never answers; /flaky/<node version><script> answers 503 (Retry-After: 0) once, then a task.
@@ -103,6 +111,7 @@ describe('the cloudrec client package', () => {
         aborted: 'aborted',
         unreachable: 'network',
         retried: { kind: 'success', attempts: 2 },
+        webhook: { verified: 'recording.started', tampered: 'bad_signature' },
       });
     });
   });
