@@ -50,6 +50,7 @@ Commands:
   status   a task's state and files; --follow shows progress until it ends
   migrate  copy an embedded deployment (--from <data folder>) into a fleet's PostgreSQL
   conformance  check any server of the API against the spec (--base-url <url>)
+  webhooks listen|send  receive and check signed events, or send the spec's examples to a receiver
   help     this text
 
 Options: --version, --help
@@ -150,6 +151,10 @@ const commands: Record<string, Command> = {
   migrate: {
     run: async (args) => (await import('./migrate-command.js')).migrateCommand(args, console.log),
     help: async () => (await import('./migrate-command.js')).migrateHelp(),
+  },
+  webhooks: {
+    run: async (args) => (await import('./webhooks-command.js')).webhooksCommand(args, console.log),
+    help: async () => (await import('./webhooks-command.js')).webhooksHelp(),
   },
 };
 
