@@ -3,7 +3,7 @@ import { OptionDefaults } from 'typedoc';
 
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 export default {
-  entryPoints: ['src/index.ts'],
+  entryPoints: ['src/index.ts', 'src/webhooks.ts'],
   tsconfig: 'tsconfig.build.json',
   out: 'docs/client',
   name: 'cloudrec client',

@@ -103,7 +103,7 @@ describe.skipIf(!chromiumPresent)(`the docs site in Chromium (${chromiumPath})`,
   test('the client reference opens on its README and logs no error, from disk and over HTTP', async () => {
     for (const base of [pathToFileURL(`${out}/`).href, served.url]) {
       const { page, errors, outside } = await offlinePage(browser, new URL(served.url).origin);
-      for (const path of ['client/index.html', 'client/functions/createClient.html']) {
+      for (const path of ['client/index.html', 'client/functions/cloudrec.createClient.html', 'client/functions/cloudrec_webhooks.verifyWebhook.html']) {
         await page.goto(new URL(path, base).href);
         await page.locator('h1').first().waitFor();
         await page.waitForLoadState('load');

@@ -119,8 +119,12 @@ test('the English page is in English and the Chinese page in Chinese', () => {
 test("npm run docs builds a client reference that opens on the client's README and documents every export", () => {
   expect(clientPage).toContain('The first call');
   expect(clientPage).toContain('Timeouts, cancellation and retries');
-  const index = readFileSync(join(out, 'client/modules.html'), 'utf8');
-  for (const name of ['createClient', 'isApiError', 'defaultRetry', 'ClientOptions', 'CallOptions', 'StartRecordingResult']) expect(index).toContain(name);
+  const modules = readFileSync(join(out, 'client/modules.html'), 'utf8');
+  expect(modules).toContain('cloudrec/webhooks');
+  const client = readFileSync(join(out, 'client/modules/cloudrec.html'), 'utf8');
+  for (const name of ['createClient', 'isApiError', 'defaultRetry', 'ClientOptions', 'CallOptions', 'StartRecordingResult']) expect(client).toContain(name);
+  const webhooks = readFileSync(join(out, 'client/modules/cloudrec_webhooks.html'), 'utf8');
+  for (const name of ['verifyWebhook', 'signWebhook', 'WebhookEvent', 'WebhookVerification', 'VerifyWebhookOptions']) expect(webhooks).toContain(name);
 });
 
 describe('the Chinese overlay', () => {

@@ -186,14 +186,14 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       };
     }
     mkdirSync(mediaFolder(config), { recursive: true });
-    // The node recording now ends a stopped recording through its runner (made below); any other
-    // marks it ended, and the node recording hears of it and makes its files.
+    // A node that records ends a stopped recording through its runner (made below); an API node
+    // marks it ended, and the workers hear of it and hand it to the queue.
     const stores = database.stores;
     const opened = database;
     built = buildApp({
       config,
       stores,
-      stopTask: (taskId: number) => (recording ? runner.stop(taskId) : markStopped(stores.tasks, taskId)),
+      stopTask: (taskId: number) => (records ? runner.stop(taskId) : markStopped(stores.tasks, taskId)),
       refusal: () => stopping,
       readiness: () =>
         checkReadiness({
@@ -228,8 +228,6 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const { app, projects, channels, tasks, metrics } = built;
-  /** Whether this node records (ends recordings and makes their files): a node of role api does not. */
-  const recording = records;
   // In a fleet the files are made by whichever worker takes the task from the queue.
   let queue: PgWorkQueue | undefined;
   if (records && config.databaseUrl) {
