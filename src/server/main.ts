@@ -120,12 +120,17 @@ const withoutPassword = (url: string) => {
 /** How long a node waits at start for a database that cannot be reached (starting too, say) before it gives up. */
 const databaseWaitMs = 30_000;
 
-async function openFleetDatabase(config: Config, box: SecretBox, log: (message: string) => void): Promise<OpenedDatabase> {
+async function openFleetDatabase(
+  config: Config,
+  box: SecretBox,
+  log: (message: string) => void,
+  onConnectionError: (error: Error, where: string) => void,
+): Promise<OpenedDatabase> {
   const [{ openPgStores }, { schemaVersion }] = await Promise.all([import('./postgres/open-stores.js'), import('./postgres/migrations.js')]);
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      const stores: PgStores = await openPgStores(config.databaseUrl, box, { applicationName: `cloudrec ${config.role} ${process.pid}` });
+      const stores: PgStores = await openPgStores(config.databaseUrl, box, { applicationName: `cloudrec ${config.role} ${process.pid}`, onError: onConnectionError });
       if (stores.applied.length) log(`database schema: applied version${stores.applied.length > 1 ? 's' : ''} ${stores.applied.join(', ')}`);
       return {
         stores,
@@ -164,11 +169,19 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   let secretBox: SecretBox;
   let built: ReturnType<typeof buildApp>;
   let stopping: string | undefined;
+  // The app's logger once it is built; until then, standard error in the same words.
+  let connectionLog: { warn(fields: object, message: string): void } = { warn: (fields, message) => console.error(`cloudrec: ${message} ${JSON.stringify(fields)}`) };
   try {
     if (config.databaseUrl) {
       // One key for the whole fleet (checked against the database), or this node's own file.
       secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
-      database = await openFleetDatabase(config, secretBox, (message) => console.log(`cloudrec: ${message}`));
+      database = await openFleetDatabase(
+        config,
+        secretBox,
+        (message) => console.log(`cloudrec: ${message}`),
+        // Survived (a query on it fails and is answered 503; the pool and the LISTEN connections reconnect), but said.
+        (error, where) => connectionLog.warn({ where, reason: error.message }, 'database connection lost'),
+      );
     } else {
       // The database first: it takes the folder's lock, so a second server (even one started at the
       // same moment on a new folder) is refused before it touches anything else.
@@ -228,6 +241,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return;
   }
   const { app, projects, channels, tasks, metrics } = built;
+  connectionLog = app.log;
   // In a fleet the files are made by whichever worker takes the task from the queue.
   let queue: PgWorkQueue | undefined;
   if (records && config.databaseUrl) {

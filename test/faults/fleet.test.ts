@@ -173,6 +173,8 @@ test('PostgreSQL restarted under load: only 200s and 503s with Retry-After meanw
   expect(run.statuses.get('no answer') ?? 0).toBe(0);
   expect(run.statuses.get('500') ?? 0).toBe(0);
   expect(run.acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+  // The operator is told, in the log, and no password is in it.
+  expect(api.process.output()).toMatch(/"where":"[^"]+","reason":"[^"]+","msg":"database connection lost"/);
 }, 180_000);
 
 test('a worker killed in the middle of a render: the other takes its job within 60 s, renders again and uploads each object once, whole', async () => {
