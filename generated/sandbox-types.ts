@@ -40,6 +40,78 @@ export interface paths {
         patch: operations["patchProject"];
         trace?: never;
     };
+    "/sandbox/projects/{app_id}/{project_id}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The application ID (no control characters).
+                 * @example demo-app
+                 */
+                app_id: components["parameters"]["AppId"];
+                /**
+                 * @description The project ID (no control characters).
+                 * @example demo-project
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set where the project's events are sent
+         * @description Sets the project's webhook URL. The first time, the service makes a signing secret and
+         *     returns it in this answer only (it is stored sealed, like the storage secret); a later call
+         *     changes the URL and keeps the secret. The service signs every event with it (see the API's
+         *     Events). Replacing the project (PUT) removes its webhook.
+         */
+        put: operations["putWebhook"];
+        post?: never;
+        /**
+         * Stop sending the project's events
+         * @description Removes the project's webhook and its secrets.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/projects/{app_id}/{project_id}/webhook/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The application ID (no control characters).
+                 * @example demo-app
+                 */
+                app_id: components["parameters"]["AppId"];
+                /**
+                 * @description The project ID (no control characters).
+                 * @example demo-project
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the webhook's signing secret
+         * @description Makes a new signing secret and returns it (in this answer only). The previous one keeps
+         *     signing beside it for 24 hours (each event then carries both signatures), so receivers can
+         *     move to the new one without refusing an event; a previous secret still in its overlap is
+         *     dropped.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/apps/{app_id}/channels/{channel}": {
         parameters: {
             query?: never;
@@ -212,13 +284,24 @@ export interface components {
             force_path_style: boolean;
         };
         /**
+         * WebhookSummary
+         * @description A project's webhook, without its secrets.
+         */
+        WebhookSummary: {
+            /** @description Where the events are sent. */
+            url: string;
+            /** @description While a rotation overlaps, when the previous secret stops signing; `null` otherwise. */
+            previous_secret_expires_at: string | null;
+        };
+        /**
          * Project
          * @description A project as stored, without its secrets.
          * @example {
          *       "app_id": "demo-app",
          *       "project_id": "demo-project",
          *       "recording_enabled": true,
-         *       "storage": null
+         *       "storage": null,
+         *       "webhook": null
          *     }
          */
         Project: {
@@ -230,6 +313,8 @@ export interface components {
             recording_enabled: boolean;
             /** @description Where recordings are uploaded, or `null` when not configured. */
             storage: components["schemas"]["StorageSummary"] | null;
+            /** @description Where the project's events are sent, or `null` when none is set. */
+            webhook: components["schemas"]["WebhookSummary"] | null;
         };
         /**
          * SandboxError
@@ -324,6 +409,34 @@ export interface components {
             recording_enabled?: boolean;
             /** @description New storage settings, or `null` to remove them. */
             storage?: components["schemas"]["StorageSettings"] | null;
+        };
+        /**
+         * WebhookSettings
+         * @description Where the project's events are sent.
+         * @example {
+         *       "url": "https://hooks.example.com/cloudrec"
+         *     }
+         */
+        WebhookSettings: {
+            /** @description The receiver: an `https://` URL, or `http://` to a loopback host (`localhost`, `127.x.x.x`, `[::1]`) for local use. Up to 2,048 characters. */
+            url: string;
+        };
+        /**
+         * Webhook
+         * @description A project's webhook as set or rotated: the signing secret is in the answer that made it, and never again.
+         * @example {
+         *       "url": "https://hooks.example.com/cloudrec",
+         *       "secret": "whsec_Y2xvdWRyZWMgZXhhbXBsZSBzaWduaW5nIHNlY3JldCE",
+         *       "previous_secret_expires_at": null
+         *     }
+         */
+        Webhook: {
+            /** @description Where the events are sent. */
+            url: string;
+            /** @description The signing secret made by this call (`whsec_` and 43 characters); shown once, stored sealed. Absent when the call kept the secret (a new URL for a webhook that had one). */
+            secret?: string;
+            /** @description While a rotation overlaps, when the previous secret stops signing (24 hours after the rotation); `null` otherwise. */
+            previous_secret_expires_at: string | null;
         };
         /**
          * ChannelName
@@ -718,11 +831,14 @@ export interface components {
 }
 export type SchemaIdentifier = components['schemas']['Identifier'];
 export type SchemaStorageSummary = components['schemas']['StorageSummary'];
+export type SchemaWebhookSummary = components['schemas']['WebhookSummary'];
 export type SchemaProject = components['schemas']['Project'];
 export type SchemaSandboxError = components['schemas']['SandboxError'];
 export type SchemaStorageSettings = components['schemas']['StorageSettings'];
 export type SchemaProjectSettings = components['schemas']['ProjectSettings'];
 export type SchemaProjectPatch = components['schemas']['ProjectPatch'];
+export type SchemaWebhookSettings = components['schemas']['WebhookSettings'];
+export type SchemaWebhook = components['schemas']['Webhook'];
 export type SchemaChannelName = components['schemas']['ChannelName'];
 export type SchemaUid = components['schemas']['Uid'];
 export type SchemaMember = components['schemas']['Member'];
@@ -886,6 +1002,132 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The application ID (no control characters).
+                 * @example demo-app
+                 */
+                app_id: components["parameters"]["AppId"];
+                /**
+                 * @description The project ID (no control characters).
+                 * @example demo-project
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSettings"];
+            };
+        };
+        responses: {
+            /** @description The webhook; with its new secret when this call made one. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The application ID (no control characters).
+                 * @example demo-app
+                 */
+                app_id: components["parameters"]["AppId"];
+                /**
+                 * @description The project ID (no control characters).
+                 * @example demo-project
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The application ID (no control characters).
+                 * @example demo-app
+                 */
+                app_id: components["parameters"]["AppId"];
+                /**
+                 * @description The project ID (no control characters).
+                 * @example demo-project
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];

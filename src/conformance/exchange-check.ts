@@ -48,6 +48,10 @@ export async function responseProblems(
     const validate = validator.schemaAt(validator.resolve(`${at.pointer}/schema`).pointer);
     if (!validate(typed)) problems.push(`header ${name} is ${JSON.stringify(value)}: it ${describeErrors(validate.errors, '').join('; ')}`);
   }
+  // An answer the spec gives no content (a 204) must come without a body.
+  if (!(documented.value as { content?: unknown }).content) {
+    return (await response.clone().text()) === '' ? problems : [...problems, `a body, where the spec documents none for status ${response.status}`];
+  }
   const contentType = response.headers.get('content-type') ?? '';
   const validate = validator.responseBody(path, method, response.status, contentType);
   if (!validate) return [...problems, `content type '${contentType}' is not documented for status ${response.status}`];

@@ -83,6 +83,8 @@ const migrations = [
   // The tasks in one state (the runner's recording, finalizing and uploading ones; the metrics' counts)
   // read from an index, not by scanning every task ever made.
   `CREATE INDEX tasks_state ON tasks (state, task_id);`,
+  // A project's webhook (its URL and sealed secrets), as JSON.
+  `ALTER TABLE projects ADD COLUMN webhook TEXT;`,
 ];
 
 /** The schema version this code needs (the readiness check compares it with the file's). */

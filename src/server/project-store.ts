@@ -9,11 +9,21 @@ import { createSecretBox, type SecretBox } from './secret-box.js';
 /** Storage settings as the sandbox API takes them, defaults applied. */
 export type StorageSettings = Required<SchemaStorageSettings>;
 
+/** Where a project's events are sent, and the secrets that sign them (the previous one while a rotation overlaps). */
+export interface Webhook {
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  /** When the previous secret stops signing (epoch ms). */
+  previous_until: number | null;
+}
+
 export interface Project {
   app_id: string;
   project_id: string;
   recording_enabled: boolean;
   storage: StorageSettings | null;
+  webhook: Webhook | null;
 }
 
 /** A project as stored: the key's salt and hash, the storage settings in JSON with the secret sealed. */
@@ -24,13 +34,16 @@ export interface ProjectRow {
   key_hash: Uint8Array;
   recording_enabled: boolean;
   storage: string | null;
+  /** The webhook in JSON, its secrets sealed. */
+  webhook: string | null;
 }
 
-/** The settings a project is created with, and those a change may give. */
+/** The settings a project is created with, and those a change may give (a new project has no webhook). */
 export interface ProjectSettings {
   sign_key: string;
   recording_enabled: boolean;
   storage: StorageSettings | null;
+  webhook?: Webhook | null;
 }
 
 // A fast hash is enough: sign_keys are random service secrets, not passwords people choose.
@@ -57,13 +70,21 @@ export function createProjectCache(box: SecretBox) {
         storage.secret_access_key = box.open(storage.secret_access_key);
         Object.freeze(storage);
       }
-      entry.project = Object.freeze({ app_id: row.app_id, project_id: row.project_id, recording_enabled: row.recording_enabled, storage });
+      let webhook: Webhook | null = null;
+      if (row.webhook) {
+        const sealed = JSON.parse(row.webhook) as Webhook;
+        webhook = Object.freeze({ ...sealed, secret: box.open(sealed.secret), previous_secret: sealed.previous_secret && box.open(sealed.previous_secret) });
+      }
+      entry.project = Object.freeze({ app_id: row.app_id, project_id: row.project_id, recording_enabled: row.recording_enabled, storage, webhook });
     }
     return entry.project;
   };
   /** The storage settings as stored: the secret sealed. */
   const stored = (storage: StorageSettings | null) =>
     storage ? JSON.stringify({ ...storage, secret_access_key: box.seal(storage.secret_access_key) }) : null;
+  /** The webhook as stored: its secrets sealed. */
+  const storedWebhook = (webhook: Webhook | null | undefined) =>
+    webhook ? JSON.stringify({ ...webhook, secret: box.seal(webhook.secret), previous_secret: webhook.previous_secret && box.seal(webhook.previous_secret) }) : null;
 
   return {
     /** Keeps `row` (a project written or read); returns the project. */
@@ -88,7 +109,15 @@ export function createProjectCache(box: SecretBox) {
     /** The row of a new (or replaced) project. */
     newRow(appId: string, projectId: string, settings: ProjectSettings): ProjectRow {
       const salt = randomBytes(16);
-      return { app_id: appId, project_id: projectId, key_salt: salt, key_hash: hashKey(settings.sign_key, salt), recording_enabled: settings.recording_enabled, storage: stored(settings.storage) };
+      return {
+        app_id: appId,
+        project_id: projectId,
+        key_salt: salt,
+        key_hash: hashKey(settings.sign_key, salt),
+        recording_enabled: settings.recording_enabled,
+        storage: stored(settings.storage),
+        webhook: storedWebhook(settings.webhook),
+      };
     },
     /** `row` with `changes` made; what is not given stays. */
     changedRow(row: ProjectRow, changes: Partial<ProjectSettings>): ProjectRow {
@@ -99,6 +128,7 @@ export function createProjectCache(box: SecretBox) {
         key_hash: changes.sign_key === undefined ? row.key_hash : hashKey(changes.sign_key, salt),
         recording_enabled: changes.recording_enabled ?? row.recording_enabled,
         storage: changes.storage === undefined ? row.storage : stored(changes.storage),
+        webhook: changes.webhook === undefined ? row.webhook : storedWebhook(changes.webhook),
       };
     },
     /** `row` with its storage secret sealed (an older version stored it in plain text), or undefined when it is; a sealed secret is opened to check the key. */
@@ -127,10 +157,10 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
   const cache = createProjectCache(box);
   const upsert = statement<[Named]>(
     db,
-    `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
-     VALUES (@app_id, @project_id, @key_salt, @key_hash, @recording_enabled, @storage)
+    `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage, webhook)
+     VALUES (@app_id, @project_id, @key_salt, @key_hash, @recording_enabled, @storage, @webhook)
      ON CONFLICT (app_id, project_id) DO UPDATE SET key_salt = @key_salt, key_hash = @key_hash,
-       recording_enabled = @recording_enabled, storage = @storage`,
+       recording_enabled = @recording_enabled, storage = @storage, webhook = @webhook`,
   );
   const write = (row: ProjectRow) => {
     upsert.run({ ...row, recording_enabled: row.recording_enabled ? 1 : 0 });
@@ -165,6 +195,10 @@ export function createProjectStore(db: Db, box: SecretBox = createSecretBox(rand
 }
 
 export type ProjectStore = ReturnType<typeof createProjectStore>;
+
+/** A project's webhook without its secrets, as the sandbox API answers it. */
+export const webhookSummary = (webhook: Webhook | null, now: number) =>
+  webhook && { url: webhook.url, previous_secret_expires_at: webhook.previous_until && webhook.previous_until > now ? new Date(webhook.previous_until).toISOString() : null };
 
 /** A project's storage settings without the secret, as the sandbox API answers them. */
 export function storageSummary(storage: StorageSettings | null) {

@@ -1,13 +1,16 @@
 // The sandbox control API: one handler per operationId of openapi/sandbox/, routed from the
 // spec's own paths so the two cannot drift.
+import { randomBytes } from 'node:crypto';
 import type {
   SchemaMemberSettings as MemberSettings,
   SchemaProjectPatch as ProjectPatch,
   SchemaProjectSettings as SandboxProjectSettings,
+  SchemaWebhookSettings as WebhookSettings,
 } from '../../generated/sandbox-types.js';
+import { sandboxValidator } from '../spec/sandbox-document.js';
 import type { ChannelMember } from './channel-source.js';
 import { MediaFileError, resolveMediaFile } from './media-folder.js';
-import { storageSummary, type Project, type StorageSettings } from './project-store.js';
+import { storageSummary, webhookSummary, type Project, type StorageSettings, type Webhook } from './project-store.js';
 import { SandboxFailure, type SpecRequest } from './spec-request.js';
 import type { Stores } from './stores.js';
 import type { Task } from './task-store.js';
@@ -21,11 +24,18 @@ export interface SandboxDeps extends Pick<Stores, 'projects' | 'channels'> {
   stopTask: (taskId: number) => MaybePromise<Task>;
   /** The folder whose files users may publish. */
   mediaDir: string;
+  now?: () => number;
 }
 
 type Handler = (request: SpecRequest) => Promise<{ status: number; body?: unknown }>;
 
-const projectView = (p: Project) => ({ ...p, storage: storageSummary(p.storage) });
+const projectView = (p: Project, now: number) => ({ ...p, storage: storageSummary(p.storage), webhook: webhookSummary(p.webhook, now) });
+
+/** How long a rotated-out secret keeps signing (the spec's rotate operation says). */
+const previousSecretValidMs =
+  (sandboxValidator.resolve('/paths/~1sandbox~1projects~1{app_id}~1{project_id}~1webhook~1rotate/post/x-previousSecretValidSec').value as number) * 1000;
+/** A new signing secret: `whsec_` and 32 random bytes in base64url. */
+const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 const memberView = (m: ChannelMember) => ({
   uid: m.uid,
   audio: m.audio,
@@ -39,13 +49,17 @@ const notFound = (what: string) => new SandboxFailure(404, 'not_found', `There i
 
 /** The handler of each sandbox operation, by operationId. */
 export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
+  const now = deps.now ?? Date.now;
   const task = async (taskId: number) => (await deps.tasks.get(taskId)) ?? throwing(notFound(`task ${taskId}`));
+  const project = (params: SpecRequest['params']) =>
+    deps.projects.get(params.app_id as string, params.project_id as string) ?? throwing(notFound(`project ${String(params.project_id)} of app ${String(params.app_id)}`));
+  /** Stores the project's webhook; answers it with `secret` when this call made one. */
+  const setWebhook = async (params: SpecRequest['params'], webhook: Webhook | null, madeSecret?: string) => {
+    await deps.projects.patch(params.app_id as string, params.project_id as string, { webhook });
+    return webhook && { ...webhookSummary(webhook, now())!, ...(madeSecret && { secret: madeSecret }) };
+  };
   return {
-    getProject: async ({ params }) => {
-      const project = deps.projects.get(params.app_id as string, params.project_id as string);
-      if (!project) throw notFound(`project ${String(params.project_id)} of app ${String(params.app_id)}`);
-      return { status: 200, body: projectView(project) };
-    },
+    getProject: async ({ params }) => ({ status: 200, body: projectView(project(params), now()) }),
     putProject: async ({ params, body }) => {
       const settings = body as SandboxProjectSettings;
       const project = await deps.projects.put(params.app_id as string, params.project_id as string, {
@@ -53,7 +67,7 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
         recording_enabled: settings.recording_enabled ?? true,
         storage: (settings.storage ?? null) as StorageSettings | null,
       });
-      return { status: 200, body: projectView(project) };
+      return { status: 200, body: projectView(project, now()) };
     },
     patchProject: async ({ params, body }) => {
       const changes = body as ProjectPatch;
@@ -62,7 +76,24 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
         storage: changes.storage as StorageSettings | null | undefined,
       });
       if (!project) throw notFound(`project ${String(params.project_id)} of app ${String(params.app_id)}`);
-      return { status: 200, body: projectView(project) };
+      return { status: 200, body: projectView(project, now()) };
+    },
+    putWebhook: async ({ params, body }) => {
+      const { url } = body as WebhookSettings;
+      const existing = project(params).webhook;
+      if (existing) return { status: 200, body: await setWebhook(params, { ...existing, url }) };
+      const secret = newSecret();
+      return { status: 200, body: await setWebhook(params, { url, secret, previous_secret: null, previous_until: null }, secret) };
+    },
+    rotateWebhookSecret: async ({ params }) => {
+      const existing = project(params).webhook ?? throwing(notFound(`webhook of project ${String(params.project_id)} of app ${String(params.app_id)}`));
+      const secret = newSecret();
+      return { status: 200, body: await setWebhook(params, { ...existing, secret, previous_secret: existing.secret, previous_until: now() + previousSecretValidMs }, secret) };
+    },
+    deleteWebhook: async ({ params }) => {
+      if (!project(params).webhook) throw notFound(`webhook of project ${String(params.project_id)} of app ${String(params.app_id)}`);
+      await setWebhook(params, null);
+      return { status: 204 };
     },
     getChannel: async ({ params }) => ({
       status: 200,

@@ -34,6 +34,7 @@ test('migrate copies projects, tasks and channels into PostgreSQL; a fleet node 
   await arrangeProject(embedded.baseUrl, { ...ids, uids: [1, 2] });
   await sandbox(embedded.baseUrl, 'PUT', '/sandbox/apps/moving-app/channels/later/users/3', {});
   const first = await startTask(embedded.baseUrl, ids);
+  const hook = (await sandbox(embedded.baseUrl, 'PUT', '/sandbox/projects/moving-app/p/webhook', { url: 'https://hooks.example.com/moving' })) as { secret: string };
   await embedded.stop();
 
   database = await startThrowawayPostgres();
@@ -49,8 +50,16 @@ test('migrate copies projects, tasks and channels into PostgreSQL; a fleet node 
   // The old key still opens the project, the copied secret opens with the fleet's key, ids go on.
   const next = await startTask(node.baseUrl, { ...ids, channel: 'later' });
   expect(next).toBeGreaterThan(first);
-  const project = (await sandbox(node.baseUrl, 'GET', '/sandbox/projects/moving-app/p')) as { storage: { bucket: string } };
+  const project = (await sandbox(node.baseUrl, 'GET', '/sandbox/projects/moving-app/p')) as { storage: { bucket: string }; webhook: { url: string } };
   expect(project.storage.bucket).toBe('recordings');
+  // The webhook came along, its secret sealed again with the fleet's key (stored, never shown).
+  expect(project.webhook.url).toBe('https://hooks.example.com/moving');
+  const pg = (await import('pg')).default;
+  const client = new pg.Client(database.url);
+  await client.connect();
+  const stored = (await client.query<{ webhook: string }>(`SELECT webhook FROM projects`)).rows[0]!.webhook;
+  await client.end();
+  expect(stored).not.toContain(hook.secret);
   const tasks = (await sandbox(node.baseUrl, 'GET', '/sandbox/tasks')) as { tasks: { task_id: number }[] };
   expect(tasks.tasks.map((t) => t.task_id).sort()).toEqual([first, next].sort());
 

@@ -51,7 +51,7 @@ async function arrangedApp(config: Partial<Config> = {}) {
 
 /** A fetch Response of an inject answer, for the spec checks. */
 const asResponse = (answer: { statusCode: number; headers: Record<string, unknown>; body: string }) =>
-  new Response(answer.body, { status: answer.statusCode, headers: answer.headers as Record<string, string> });
+  new Response(answer.statusCode === 204 ? null : answer.body, { status: answer.statusCode, headers: answer.headers as Record<string, string> });
 
 describe('the reference server app', () => {
   test('answers internal_error in the spec shape when its database fails', async () => {
@@ -294,5 +294,52 @@ describe('the reference server app', () => {
     for (const [method, url] of [['POST', '/v1/cloudRecord'], ['GET', '/sandbox/tasks'], ['GET', '/openapi.json'], ['GET', '/docs/']] as const) {
       expect((await app.inject({ method, url })).statusCode, url).toBe(404);
     }
+  });
+
+  test("a project's webhook: its secret made once and shown once, kept sealed, rotated with 24 hours of overlap, removed", async () => {
+    const { app, db, lines } = await arrangedApp();
+    const path = `/sandbox/projects/${ids.app_id}/${ids.project_id}/webhook`;
+    const call = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) => {
+      const answer = await app.inject({ method, url, ...(payload && { headers: { 'content-type': 'application/json' }, payload }) });
+      const specPath = url.replace(ids.app_id, '{app_id}').replace(ids.project_id, '{project_id}');
+      expect(await responseProblems(method, specPath, asResponse(answer), sandboxValidator), `${method} ${url}`).toEqual([]);
+      return answer;
+    };
+    const created = (await call('PUT', path, { url: 'https://hooks.example.com/a' })).json();
+    expect(created).toEqual({ url: 'https://hooks.example.com/a', secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/), previous_secret_expires_at: null });
+    // Stored sealed: the secret is nowhere in the database file's row, nor in the log.
+    const row = db.prepare('SELECT webhook FROM projects WHERE app_id = ?').get(ids.app_id) as { webhook: string };
+    expect(row.webhook).not.toContain(created.secret);
+    expect(row.webhook).toContain('https://hooks.example.com/a');
+    // A new URL keeps the secret, and does not show it again.
+    expect((await call('PUT', path, { url: 'http://127.0.0.1:8790/' })).json()).toEqual({ url: 'http://127.0.0.1:8790/', previous_secret_expires_at: null });
+    const project = (await call('GET', `/sandbox/projects/${ids.app_id}/${ids.project_id}`)).json();
+    expect(project.webhook).toEqual({ url: 'http://127.0.0.1:8790/', previous_secret_expires_at: null });
+    expect(JSON.stringify(project)).not.toContain('whsec_');
+    const before = Date.now();
+    const rotated = (await call('POST', `${path}/rotate`)).json();
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(created.secret);
+    const overlap = Date.parse(rotated.previous_secret_expires_at) - before;
+    expect(overlap).toBeGreaterThanOrEqual(24 * 3600 * 1000 - 1000);
+    expect(overlap).toBeLessThanOrEqual(24 * 3600 * 1000 + 1000);
+    expect(lines.join('\n')).not.toContain(created.secret);
+    expect(lines.join('\n')).not.toContain(rotated.secret);
+    expect((await call('DELETE', path)).statusCode).toBe(204);
+    expect((await call('GET', `/sandbox/projects/${ids.app_id}/${ids.project_id}`)).json().webhook).toBeNull();
+    expect((await call('POST', `${path}/rotate`)).statusCode).toBe(404);
+    expect((await call('DELETE', path)).statusCode).toBe(404);
+  });
+
+  test('a webhook URL must be https, or http to a loopback host', async () => {
+    const { app } = await arrangedApp();
+    const put = (url: string) =>
+      app.inject({ method: 'PUT', url: `/sandbox/projects/${ids.app_id}/${ids.project_id}/webhook`, headers: { 'content-type': 'application/json' }, payload: { url } });
+    for (const url of ['http://hooks.example.com/a', 'ftp://127.0.0.1/', 'http://10.0.0.5/', 'hooks.example.com']) {
+      const answer = await put(url);
+      expect(answer.statusCode, url).toBe(400);
+      expect(answer.json()).toMatchObject({ code: 'invalid_parameter' });
+    }
+    for (const url of ['https://hooks.example.com/a?b=c', 'http://localhost:3000/hooks', 'http://127.0.0.1/', 'http://[::1]:8080/x']) expect((await put(url)).statusCode, url).toBe(200);
   });
 });

@@ -48,15 +48,15 @@ describe('the schema', () => {
   test('five nodes starting at once apply each version once', async () => {
     const nodes = Array.from({ length: 5 }, (_, i) => node(`migrate-${i}`));
     const applied = await Promise.all(nodes.map((db) => migrate(db)));
-    expect(applied.filter((versions) => versions.length > 0)).toEqual([[1]]);
+    expect(applied.filter((versions) => versions.length > 0)).toEqual([[1, 2]]);
     const { rows } = await nodes[0]!.query('SELECT version FROM schema_migrations');
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   test('a database of a newer schema is refused, naming both versions', async () => {
     const db = node('newer');
     await db.query('INSERT INTO schema_migrations (version) VALUES (99)');
-    await expect(migrate(db)).rejects.toThrow("The database's schema is version 99, newer than this cloudrec's 1");
+    await expect(migrate(db)).rejects.toThrow("The database's schema is version 99, newer than this cloudrec's 2");
     await db.query('DELETE FROM schema_migrations WHERE version = 99');
   });
 });
@@ -134,6 +134,19 @@ describe('projects across nodes', () => {
     expect(took).toBeLessThan(1000);
     const { rows } = await dbA.query<{ storage: string }>(`SELECT storage FROM projects WHERE app_id = 'app'`);
     expect(rows[0]!.storage).not.toContain('"secret"');
+  });
+
+  test("a project's webhook set through one node is known to another within a second, its secrets sealed at rest", async () => {
+    const [dbA, dbB] = [node('webhook-a'), node('webhook-b')];
+    const [nodeA, nodeB] = [createPgProjectStore(dbA, box), createPgProjectStore(dbB, box)];
+    await nodeA.put('app', 'hooked', { sign_key: 'k', recording_enabled: true, storage });
+    await nodeB.open();
+    const webhook = { url: 'https://hooks.example.com/a', secret: 'whsec_current', previous_secret: 'whsec_previous', previous_until: Date.now() + 1000 };
+    await nodeA.patch('app', 'hooked', { webhook });
+    await within(1000, () => nodeB.get('app', 'hooked')?.webhook !== null);
+    expect(nodeB.get('app', 'hooked')?.webhook).toEqual(webhook);
+    const { rows } = await dbA.query<{ webhook: string }>(`SELECT webhook FROM projects WHERE project_id = 'hooked'`);
+    expect(rows[0]!.webhook).not.toContain('whsec_');
   });
 
   test('a project created while a node was disconnected is known to it once it is back', async () => {

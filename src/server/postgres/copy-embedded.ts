@@ -14,7 +14,7 @@ export interface Copied {
   demo: boolean;
 }
 
-interface ProjectRow { app_id: string; project_id: string; key_salt: Uint8Array; key_hash: Uint8Array; recording_enabled: number; storage: string | null }
+interface ProjectRow { app_id: string; project_id: string; key_salt: Uint8Array; key_hash: Uint8Array; recording_enabled: number; storage: string | null; webhook: string | null }
 interface TaskRow { task_id: number; app_id: string; project_id: string; channel: string; settings: string; state: string; created_at: number; ended_at: number | null; end_reason: string | null; failure_reason: string | null; files: string; progress: string | null }
 interface MembershipRow { app_id: string; channel: string; uid: number; audio: number; video: number; dual_stream: number; media_file: string | null; joined_at: number; left_at: number | null }
 
@@ -34,6 +34,12 @@ export async function copyEmbeddedDeployment(db: Db, pg: Postgres, from: SecretB
     // Opened with the folder's key (a secret stored before sealing comes back as it is), sealed with the fleet's.
     return JSON.stringify({ ...settings, secret_access_key: to.seal(from.open(settings.secret_access_key)) });
   });
+  const webhooks = projects.map((p) => {
+    if (!p.webhook) return null;
+    const webhook = JSON.parse(p.webhook) as { secret: string; previous_secret: string | null };
+    const reseal = (sealed: string) => to.seal(from.open(sealed));
+    return JSON.stringify({ ...webhook, secret: reseal(webhook.secret), previous_secret: webhook.previous_secret && reseal(webhook.previous_secret) });
+  });
   return pg.transaction(async (client) => {
     const { rows } = await client.query<{ projects: number; tasks: number }>('SELECT (SELECT count(*) FROM projects)::int AS projects, (SELECT count(*) FROM tasks)::int AS tasks');
     const held = rows[0]!;
@@ -45,9 +51,9 @@ export async function copyEmbeddedDeployment(db: Db, pg: Postgres, from: SecretB
     if (check) to.open(check);
     else await client.query('INSERT INTO meta (key, value) VALUES ($1, $2)', [keyCheck, to.seal(keyCheck)]);
     await client.query(
-      `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::boolean[], $6::text[])`,
-      [projects.map((p) => p.app_id), projects.map((p) => p.project_id), projects.map((p) => Buffer.from(p.key_salt)), projects.map((p) => Buffer.from(p.key_hash)), projects.map((p) => p.recording_enabled === 1), storage],
+      `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage, webhook)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::boolean[], $6::text[], $7::text[])`,
+      [projects.map((p) => p.app_id), projects.map((p) => p.project_id), projects.map((p) => Buffer.from(p.key_salt)), projects.map((p) => Buffer.from(p.key_hash)), projects.map((p) => p.recording_enabled === 1), storage, webhooks],
     );
     const column = <K extends keyof TaskRow>(key: K) => tasks.map((t) => t[key]);
     await client.query(

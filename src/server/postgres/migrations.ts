@@ -66,6 +66,8 @@ const migrations = [
      RETURN NULL;
    END $$;
    CREATE TRIGGER memberships_changed AFTER INSERT OR UPDATE ON memberships FOR EACH ROW EXECUTE FUNCTION cloudrec_notify_membership();`,
+  // 2: a project's webhook (its URL and sealed secrets), as JSON.
+  `ALTER TABLE projects ADD COLUMN webhook text;`,
 ];
 
 /** The schema version this code needs. */

@@ -23,9 +23,9 @@ export function createPgProjectStore(db: Postgres, box: SecretBox = createSecret
 
   const write = async (row: ProjectRow): Promise<Project> => {
     await db.query(
-      `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (app_id, project_id) DO UPDATE SET key_salt = $3, key_hash = $4, recording_enabled = $5, storage = $6`,
-      [row.app_id, row.project_id, row.key_salt, row.key_hash, row.recording_enabled, row.storage],
+      `INSERT INTO projects (app_id, project_id, key_salt, key_hash, recording_enabled, storage, webhook) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (app_id, project_id) DO UPDATE SET key_salt = $3, key_hash = $4, recording_enabled = $5, storage = $6, webhook = $7`,
+      [row.app_id, row.project_id, row.key_salt, row.key_hash, row.recording_enabled, row.storage, row.webhook],
     );
     return cache.set(row);
   };
@@ -53,8 +53,8 @@ export function createPgProjectStore(db: Postgres, box: SecretBox = createSecret
         const { rows } = await client.query<ProjectRow>('SELECT * FROM projects WHERE app_id = $1 AND project_id = $2 FOR UPDATE', [appId, projectId]);
         if (!rows[0]) return undefined;
         const row = cache.changedRow(rows[0], changes);
-        await client.query('UPDATE projects SET key_salt = $3, key_hash = $4, recording_enabled = $5, storage = $6 WHERE app_id = $1 AND project_id = $2', [
-          row.app_id, row.project_id, row.key_salt, row.key_hash, row.recording_enabled, row.storage,
+        await client.query('UPDATE projects SET key_salt = $3, key_hash = $4, recording_enabled = $5, storage = $6, webhook = $7 WHERE app_id = $1 AND project_id = $2', [
+          row.app_id, row.project_id, row.key_salt, row.key_hash, row.recording_enabled, row.storage, row.webhook,
         ]);
         return row;
       }).then((row) => row && cache.set(row));
