@@ -7,7 +7,7 @@ import { apiValidator, startRequestMaxBytes } from '../spec/api-document.js';
 import { sandboxDocument, sandboxValidator } from '../spec/sandbox-document.js';
 import type { SpecValidator } from '../spec/schema-validator.js';
 import { mediaFolder, type Config } from './config.js';
-import { pragma, sqliteSchemaVersion, type Db } from './database.js';
+import { sqliteSchemaVersion, storedSchemaVersion, type Db } from './database.js';
 import { clientAddress, isTrustedProxy, parseTrustedProxies } from './client-address.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
 import { clientError, frameworkError } from './framework-answers.js';
@@ -93,7 +93,7 @@ export function buildApp(options: AppOptions) {
         engine: 'SQLite',
         schemaVersion: () => {
           if (!options.db) throw new Error('the app was given no database to check');
-          return Number(pragma(options.db, 'user_version'));
+          return storedSchemaVersion(options.db);
         },
         neededVersion: sqliteSchemaVersion,
         shuttingDown: refusal,

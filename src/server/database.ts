@@ -90,6 +90,9 @@ const migrations = [
 /** The schema version this code needs (the readiness check compares it with the file's). */
 export const sqliteSchemaVersion = migrations.length;
 
+/** The schema version the open database holds. */
+export const storedSchemaVersion = (db: Db) => Number(pragma(db, 'user_version'));
+
 /** A database that cannot be used as it is: the message names the file, what is wrong, and what to do. */
 export class DatabaseError extends Error {}
 

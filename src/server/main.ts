@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { mediaToolProblems } from '../recording/media-tools.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, mediaFolder, settingVariables, type Config } from './config.js';
-import { DatabaseError, openDatabase, pragma, sqliteSchemaVersion, statement, type Db } from './database.js';
+import { DatabaseError, openDatabase, sqliteSchemaVersion, statement, storedSchemaVersion, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
 import type { PgStores } from './postgres/open-stores.js';
@@ -191,7 +191,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       database = {
         stores: sqliteStores(db, secretBox),
         engine: 'SQLite',
-        schemaVersion: () => Number(pragma(db, 'user_version')),
+        schemaVersion: () => storedSchemaVersion(db),
         neededVersion: sqliteSchemaVersion,
         claimMeta: sqliteMeta(db),
         close: () => db.close(),
