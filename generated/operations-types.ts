@@ -70,6 +70,7 @@ export interface paths {
          *     | `cloudrec_render_seconds_per_media_second` | histogram | the same, render by render |
          *     | `cloudrec_upload_bytes_total` | counter | bytes uploaded to buckets |
          *     | `cloudrec_upload_failures_total{kind}` | counter | uploads that failed: `retried` (a transient failure, tried again), `permanent` (the task failed) |
+         *     | `cloudrec_webhook_attempts_total{outcome}` | counter | attempts to deliver webhook events: `delivered` (a 2xx), `failed` (retried later), `given_up` (no 2xx within 24 hours, or the webhook removed) |
          *
          *     and Node's process metrics (`cloudrec_process_cpu_seconds_total`, `cloudrec_process_resident_memory_bytes`,
          *     `cloudrec_nodejs_eventloop_lag_seconds`, …). Counters are this node's since it started;

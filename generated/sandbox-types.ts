@@ -255,6 +255,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/tasks/{task_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The recording task's ID.
+                 * @example 40
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a task's webhook deliveries
+         * @description The events of the task sent, or to be sent, to its project's webhook, oldest first, each with
+         *     every attempt and the receiver's answer to it. An event is made when the task's state changes
+         *     (`recording.started`, `recording.completed`, `recording.failed`) while its project has a
+         *     webhook; a project without one has no deliveries. Each is sent at least once, in order per
+         *     task, retried on the schedule of the API spec's Events, and kept here once it is settled.
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -686,6 +716,252 @@ export interface components {
             /** @description The tasks. */
             tasks: components["schemas"]["Task"][];
         };
+        /**
+         * WebhookAttempt
+         * @description One attempt to deliver an event, and the receiver's answer.
+         */
+        WebhookAttempt: {
+            /**
+             * Format: date-time
+             * @description When the attempt began.
+             */
+            at: string;
+            /** @description Where it was sent (the project's webhook URL then). */
+            url: string;
+            /** @description Milliseconds from the attempt's start to the answer's status (or to the failure). */
+            duration_ms: number;
+            /** @description The receiver's HTTP status; `null` when none came (refused address, no connection, no answer in time). */
+            status: number | null;
+            /** @description Why the attempt did not deliver the event (a status other than 2xx, a redirect, which is never followed, an address refused, a timeout); `null` for a 2xx. */
+            error: string | null;
+        };
+        /**
+         * WebhookEnvelope
+         * @description What every event carries, whatever its type.
+         */
+        WebhookEnvelope: {
+            /**
+             * @description The event's id, unique across events and the same in every attempt to deliver it. Keep the ids you have handled and skip one you see again (delivery is at least once).
+             * @example evt_4f1c9a2be07d4c55a1f3e2d1
+             */
+            id: string;
+            /**
+             * @description The event's type; the same as the webhook's name.
+             * @enum {string}
+             */
+            type: "recording.started" | "recording.completed" | "recording.failed";
+            /**
+             * Format: date-time
+             * @description When the task's state changed (RFC 3339, UTC).
+             */
+            created_at: string;
+            /** @description The recording task's id, as `POST /v1/cloudRecord` answered it. */
+            task_id: number;
+            app_id: components["schemas"]["Identifier"];
+            project_id: components["schemas"]["Identifier"];
+            channel: components["schemas"]["ChannelName"];
+            /** @description What is particular to the event's type (each event says what it holds). */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RecordingStartedEvent
+         * @description A recording task started: `POST /v1/cloudRecord` answered its `task_id`, and the channel is being recorded.
+         * @example {
+         *       "id": "evt_4f1c9a2be07d4c55a1f3e2d1",
+         *       "type": "recording.started",
+         *       "created_at": "2026-12-03T09:30:00.000Z",
+         *       "task_id": 40,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {}
+         *     }
+         */
+        RecordingStartedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.started";
+            /** @description Nothing beyond the envelope, which names the task, its project and its channel. */
+            data?: Record<string, never>;
+        };
+        /**
+         * RecordingFile
+         * @description One file a recording made, as it is in the bucket.
+         */
+        RecordingFile: {
+            /** @description The file's name, e.g. `uid-1001-audio.m4a`, `mix-video.mp4` or `mix.mp4`. */
+            name: string;
+            /**
+             * @description What the file holds: `audio` or `video` of one user (individual recording), or `mixed` (the composite).
+             * @enum {string}
+             */
+            kind: "audio" | "video" | "mixed";
+            uid?: components["schemas"]["Uid"];
+            /** @description The object key in the bucket: `<prefix>/<project_id>/<channel>/<task_id>/<name>`, each part percent-encoded. */
+            object_key: string;
+            /** @description The object's size in bytes. */
+            bytes: number;
+            /** @description The file's duration in seconds. */
+            duration_sec: number;
+        };
+        /**
+         * RecordingCompletedEvent
+         * @description A recording ended and every file it made is in the bucket, whole.
+         * @example {
+         *       "id": "evt_9b2e7d41c0a84f6e8d3a5b17",
+         *       "type": "recording.completed",
+         *       "created_at": "2026-12-03T09:41:07.512Z",
+         *       "task_id": 40,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {
+         *         "ended_at": "2026-12-03T09:40:30.000Z",
+         *         "end_reason": "idle_timeout",
+         *         "bucket": "recordings",
+         *         "files": [
+         *           {
+         *             "name": "mix.mp4",
+         *             "kind": "mixed",
+         *             "object_key": "demo-project/demo-room/40/mix.mp4",
+         *             "bytes": 18734112,
+         *             "duration_sec": 600.04
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        RecordingCompletedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.completed";
+            data?: {
+                /**
+                 * Format: date-time
+                 * @description When the recording ended (RFC 3339, UTC).
+                 */
+                ended_at: string;
+                /**
+                 * @description Why it ended: `idle_timeout` (nobody in the channel for the idle timeout), `stopped` (a stop call) or `shutdown` (the service stopped).
+                 * @enum {string}
+                 */
+                end_reason: "idle_timeout" | "stopped" | "shutdown";
+                /** @description The bucket the files are in (the project's). */
+                bucket: string;
+                /** @description The files, each uploaded. */
+                files: components["schemas"]["RecordingFile"][];
+            };
+        };
+        /**
+         * RecordingFailedEvent
+         * @description A recording task failed; no more files will come of it.
+         * @example {
+         *       "id": "evt_2c81f0e95ab34d7c9e6f1a08",
+         *       "type": "recording.failed",
+         *       "created_at": "2026-12-03T09:41:02.118Z",
+         *       "task_id": 41,
+         *       "app_id": "demo-app",
+         *       "project_id": "demo-project",
+         *       "channel": "demo-room",
+         *       "data": {
+         *         "reason": "Uploading mix.mp4 to bucket recordings failed: Access Denied. The files are kept on the server."
+         *       }
+         *     }
+         */
+        RecordingFailedEvent: components["schemas"]["WebhookEnvelope"] & {
+            /** @constant */
+            type?: "recording.failed";
+            data?: {
+                /** @description Why it failed, in the service's words (the task's `failure_reason`). */
+                reason: string;
+            };
+        };
+        /**
+         * WebhookDelivery
+         * @description One event of a task and how its delivery went.
+         * @example {
+         *       "event_id": "evt_9b2e7d41c0a84f6e8d3a5b17",
+         *       "type": "recording.completed",
+         *       "state": "delivered",
+         *       "created_at": "2026-12-03T09:41:07.512Z",
+         *       "next_attempt_at": null,
+         *       "given_up_reason": null,
+         *       "attempts": [
+         *         {
+         *           "at": "2026-12-03T09:41:07.530Z",
+         *           "url": "https://hooks.example.com/cloudrec",
+         *           "duration_ms": 10002,
+         *           "status": null,
+         *           "error": "no answer within 10 s"
+         *         },
+         *         {
+         *           "at": "2026-12-03T09:41:27.904Z",
+         *           "url": "https://hooks.example.com/cloudrec",
+         *           "duration_ms": 84,
+         *           "status": 204,
+         *           "error": null
+         *         }
+         *       ],
+         *       "event": {
+         *         "id": "evt_9b2e7d41c0a84f6e8d3a5b17",
+         *         "type": "recording.completed",
+         *         "created_at": "2026-12-03T09:41:07.512Z",
+         *         "task_id": 40,
+         *         "app_id": "demo-app",
+         *         "project_id": "demo-project",
+         *         "channel": "demo-room",
+         *         "data": {
+         *           "ended_at": "2026-12-03T09:40:30.000Z",
+         *           "end_reason": "idle_timeout",
+         *           "bucket": "recordings",
+         *           "files": [
+         *             {
+         *               "name": "mix.mp4",
+         *               "kind": "mixed",
+         *               "object_key": "demo-project/demo-room/40/mix.mp4",
+         *               "bytes": 18734112,
+         *               "duration_sec": 600.04
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        WebhookDelivery: {
+            /** @description The event's id (`id` in the event, and the `Cloudrec-Event-Id` header). */
+            event_id: string;
+            /**
+             * @description The event's type.
+             * @enum {string}
+             */
+            type: "recording.started" | "recording.completed" | "recording.failed";
+            /**
+             * @description `pending`: not answered with a 2xx yet, to be tried (again) at `next_attempt_at`; `delivered`: a 2xx came; `given_up`: no 2xx within 24 hours of the first attempt, or the project's webhook was removed (`given_up_reason` says which).
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "given_up";
+            /**
+             * Format: date-time
+             * @description When the event was made (the task's state change).
+             */
+            created_at: string;
+            /** @description When the next attempt is due, while `pending`; `null` once settled. */
+            next_attempt_at: string | null;
+            /** @description Why the service stopped trying, when `given_up`; `null` otherwise. */
+            given_up_reason: string | null;
+            /** @description Every attempt so far, oldest first. */
+            attempts: components["schemas"]["WebhookAttempt"][];
+            /** @description The event as it is sent (the request body of each attempt). */
+            event: components["schemas"]["RecordingStartedEvent"] | components["schemas"]["RecordingCompletedEvent"] | components["schemas"]["RecordingFailedEvent"];
+        };
+        /**
+         * DeliveryList
+         * @description A task's webhook deliveries, oldest first.
+         */
+        DeliveryList: {
+            /** @description One entry an event. */
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
     };
     responses: {
         /** @description The request is invalid (the message names the field at fault), or the HTTP request itself is malformed. */
@@ -858,6 +1134,14 @@ export type SchemaTaskFile = components['schemas']['TaskFile'];
 export type SchemaTaskProgress = components['schemas']['TaskProgress'];
 export type SchemaTask = components['schemas']['Task'];
 export type SchemaTaskList = components['schemas']['TaskList'];
+export type SchemaWebhookAttempt = components['schemas']['WebhookAttempt'];
+export type SchemaWebhookEnvelope = components['schemas']['WebhookEnvelope'];
+export type SchemaRecordingStartedEvent = components['schemas']['RecordingStartedEvent'];
+export type SchemaRecordingFile = components['schemas']['RecordingFile'];
+export type SchemaRecordingCompletedEvent = components['schemas']['RecordingCompletedEvent'];
+export type SchemaRecordingFailedEvent = components['schemas']['RecordingFailedEvent'];
+export type SchemaWebhookDelivery = components['schemas']['WebhookDelivery'];
+export type SchemaDeliveryList = components['schemas']['DeliveryList'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseNotFound = components['responses']['NotFound'];
@@ -1369,6 +1653,42 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The recording task's ID.
+                 * @example 40
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task's deliveries (none when its project had no webhook). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -1389,3 +1709,8 @@ export const stream_typeValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const audioProfileValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AudioProfile"]> = [0, 1, 2];
 export const taskFileKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskFile"]["kind"]> = ["audio", "video", "mixed"];
 export const taskEnd_reasonOneOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Task"]["end_reason"]> = ["idle_timeout", "stopped", "shutdown"];
+export const webhookEnvelopeTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEnvelope"]["type"]> = ["recording.started", "recording.completed", "recording.failed"];
+export const recordingFileKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecordingFile"]["kind"]> = ["audio", "video", "mixed"];
+export const recordingCompletedEventDataEnd_reasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecordingCompletedEvent"]["data"]["end_reason"]> = ["idle_timeout", "stopped", "shutdown"];
+export const webhookDeliveryTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["type"]> = ["recording.started", "recording.completed", "recording.failed"];
+export const webhookDeliveryStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["state"]> = ["pending", "delivered", "given_up"];

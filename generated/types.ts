@@ -327,8 +327,10 @@ export interface components {
             app_id: components["schemas"]["Identifier"];
             project_id: components["schemas"]["Identifier"];
             channel: components["schemas"]["ChannelName"];
-            /** @description What is particular to the event's type. */
-            data: Record<string, never>;
+            /** @description What is particular to the event's type (each event says what it holds). */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /**
          * RecordingStartedEvent

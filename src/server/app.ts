@@ -227,7 +227,7 @@ export function buildApp(options: AppOptions) {
   };
   if (answers && config.sandbox) {
     const stopTask = options.stopTask ?? ((taskId: number) => markStopped(tasks, taskId, now));
-    const handlers = sandboxHandlers({ projects, channels, tasks, stopTask, mediaDir: mediaFolder(config) });
+    const handlers = sandboxHandlers({ projects, channels, tasks, outbox: stores.outbox, stopTask, mediaDir: mediaFolder(config) });
     for (const [path, item] of Object.entries(sandboxDocument.paths)) {
       for (const [method, operation] of Object.entries(item)) {
         const operationId = (operation as { operationId?: string }).operationId;
@@ -283,5 +283,5 @@ export function buildApp(options: AppOptions) {
     return reply.code(answer.status).type('application/json').send(answer.text);
   });
 
-  return { app, projects, channels, tasks, metrics };
+  return { app, projects, channels, tasks, outbox: stores.outbox, metrics };
 }

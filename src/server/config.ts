@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { packageRoot } from '../package-root.js';
 import { startRateLimitPerSec } from '../spec/api-document.js';
 import { parseTrustedProxies } from './client-address.js';
+import { specSchedule } from './webhook-events.js';
 
 /** Named defaults of every setting. */
 export const defaultConfig = {
@@ -49,6 +50,13 @@ export const defaultConfig = {
   role: 'all' as 'api' | 'worker' | 'all',
   /** Renders a node runs at once (an ffmpeg run takes about one core); 0: one a core of this machine. */
   renderSlots: 0,
+  /**
+   * Whether webhook events may go to loopback, private and link-local addresses: `auto` allows them
+   * only when the server itself listens on a loopback address (local use), `allow`, or `refuse`.
+   */
+  webhookPrivateAddresses: 'auto' as 'auto' | 'allow' | 'refuse',
+  /** Milliseconds before a webhook event's second attempt (the spec's 10 s); shorter to test a receiver's retries. Later delays follow the spec's factor. */
+  webhookFirstDelayMs: specSchedule.firstDelaySec * 1000,
 };
 
 export type Config = typeof defaultConfig;
@@ -82,6 +90,8 @@ const settings: { [K in keyof Config]: { env: string; parse: (raw: unknown) => C
   databaseUrl: { env: 'CLOUDREC_DATABASE_URL', parse: (v) => databaseUrl(v), secret: true },
   role: { env: 'CLOUDREC_ROLE', parse: (v) => oneOf(v, ['api', 'worker', 'all'] as const) },
   renderSlots: { env: 'CLOUDREC_RENDER_SLOTS', parse: (v) => integer(v, 0, 1024) },
+  webhookPrivateAddresses: { env: 'CLOUDREC_WEBHOOK_PRIVATE_ADDRESSES', parse: (v) => oneOf(v, ['auto', 'allow', 'refuse'] as const) },
+  webhookFirstDelayMs: { env: 'CLOUDREC_WEBHOOK_FIRST_DELAY_MS', parse: (v) => integer(v, 100, 3_600_000) },
 };
 
 /** The environment variable of each setting, for the README and error messages. */
@@ -186,6 +196,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** True for the loopback addresses, where only this machine can connect. */
 export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+/** Whether webhook events may go to loopback, private and link-local addresses, as configured. */
+export const webhookAllowsPrivate = (config: Config) =>
+  config.webhookPrivateAddresses === 'allow' || (config.webhookPrivateAddresses === 'auto' && isLoopback(config.host));
 
 /** The media folder the configuration names: `mediaDir`, or `<dataDir>/media` when it is empty. */
 export const mediaFolder = (config: Config) => config.mediaDir || join(config.dataDir, 'media');

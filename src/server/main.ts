@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mediaToolProblems } from '../recording/media-tools.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, mediaFolder, settingVariables, type Config } from './config.js';
+import { ConfigError, loadConfig, mediaFolder, settingVariables, webhookAllowsPrivate, type Config } from './config.js';
 import { DatabaseError, openDatabase, sqliteSchemaVersion, statement, storedSchemaVersion, type Db } from './database.js';
 import { createSecretBox, loadSecretKey, SecretKeyError, type SecretBox } from './secret-box.js';
 import { embeddedBucket, embeddedCredentials, startEmbeddedStorage, type EmbeddedStorage } from './embedded-storage.js';
@@ -15,6 +15,8 @@ import { isDatabaseUnavailable } from './postgres/unavailable.js';
 import { markStopped, sqliteStores, type Stores } from './stores.js';
 import { checkReadiness } from './readiness.js';
 import { createTaskRunner } from './task-runner.js';
+import { createWebhookDispatcher } from './webhook-dispatcher.js';
+import { specSchedule } from './webhook-events.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -275,6 +277,17 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     metrics: metrics.runner,
   });
   if (records) metrics.setSources({ activeTasks: () => tasks.countActive(), jobs: queue ? queue.counts : runner.load });
+  // The nodes that record send the events too (in a fleet, whichever claims one first).
+  const webhooks = records
+    ? createWebhookDispatcher({
+        outbox: built.outbox,
+        projects,
+        log: app.log,
+        allowPrivate: webhookAllowsPrivate(config),
+        schedule: { ...specSchedule, firstDelaySec: config.webhookFirstDelayMs / 1000 },
+        metrics: metrics.webhooks,
+      })
+    : undefined;
 
   let storage: EmbeddedStorage | undefined;
   let signKey: string | undefined;
@@ -315,6 +328,8 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       } else if (records) {
         await runner.shutdown();
       }
+      // After the runner: the events of the tasks it ended are in the outbox, sent after the next start.
+      await webhooks?.stop();
       app.server.closeIdleConnections();
       await app.close();
       await storage?.close();
@@ -338,6 +353,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     return cannotListen(addressProblem(error, answers ? 'the API' : 'health and metrics', config.host, config.port, 'port'));
   }
   if (records) await runner.start();
+  await webhooks?.start();
   console.log(
     answers
       ? banner(address, signKey, config, database.where)

@@ -89,6 +89,13 @@ export function createMetrics() {
     registers,
   });
 
+  const webhookAttempts = new Counter({
+    name: 'cloudrec_webhook_attempts_total',
+    help: 'Attempts this node made to deliver webhook events, by outcome: delivered (a 2xx), failed (to be retried), given_up.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+
   // A start's labels are a few statuses: each child is made once, so counting one costs an increment.
   const startCounters = new Map<number, Counter.Internal>();
 
@@ -106,6 +113,7 @@ export function createMetrics() {
   return {
     registry,
     runner,
+    webhooks: { attempted: (outcome: 'delivered' | 'failed' | 'given_up') => webhookAttempts.inc({ outcome }) },
     /** Where the gauges read from, once the stores are open. */
     setSources(given: MetricsSources) {
       sources = given;

@@ -14,11 +14,12 @@ import { storageSummary, webhookSummary, type Project, type StorageSettings, typ
 import { SandboxFailure, type SpecRequest } from './spec-request.js';
 import type { Stores } from './stores.js';
 import type { Task } from './task-store.js';
+import { deliveryView } from './webhook-events.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 /** The stores the sandbox works on: the embedded ones answer at once, PostgreSQL's with a promise. */
-export interface SandboxDeps extends Pick<Stores, 'projects' | 'channels'> {
+export interface SandboxDeps extends Pick<Stores, 'projects' | 'channels' | 'outbox'> {
   tasks: Pick<Stores['tasks'], 'get' | 'list'>;
   /** Ends a task's recording now (a stop call). */
   stopTask: (taskId: number) => MaybePromise<Task>;
@@ -124,6 +125,10 @@ export function sandboxHandlers(deps: SandboxDeps): Record<string, Handler> {
     },
     listTasks: async ({ query }) => ({ status: 200, body: { tasks: await deps.tasks.list(query.state as Task['state'] | undefined) } }),
     getTask: async ({ params }) => ({ status: 200, body: await task(params.task_id as number) }),
+    listDeliveries: async ({ params }) => {
+      await task(params.task_id as number);
+      return { status: 200, body: { deliveries: (await deps.outbox.list(params.task_id as number)).map(deliveryView) } };
+    },
     stopTask: async ({ params }) => {
       await task(params.task_id as number);
       return { status: 200, body: await deps.stopTask(params.task_id as number) };

@@ -13,6 +13,8 @@ import type { Limiter } from './rate-limiter.js';
 import type { BatchStore } from './task-batcher.js';
 import type { RunnerTasks } from './task-runner.js';
 import { createTaskStore, type ActiveTask, type Task } from './task-store.js';
+import { eventFor } from './webhook-events.js';
+import { createSqliteOutbox, type Outbox } from './webhook-outbox.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -36,13 +38,22 @@ export interface Stores {
       /** Tasks in each state still in flight, for the metrics. */
       countActive(): MaybePromise<ActiveCounts>;
     };
+  /** The webhook events made by the tasks' state changes, waiting to be sent or sent. */
+  outbox: Outbox;
   /** Limits shared by every node (`limit` requests a `windowMs` per key of `namespace`); without, each process counts its own. */
   limiter?(namespace: string, limit: number, windowMs: number): Limiter;
 }
 
 /** The stores of the embedded database. */
 export function sqliteStores(db: Db, box: SecretBox = createSecretBox(randomBytes(32)), now: () => number = Date.now): Stores & { tasks: ReturnType<typeof createTaskStore> } {
-  return { projects: createProjectStore(db, box), channels: createSandboxChannels(db, now), tasks: createTaskStore(db, now) };
+  const projects = createProjectStore(db, box);
+  const outbox = createSqliteOutbox(db);
+  // A state change's event is written in its transaction, when the project has a webhook then.
+  const announce = (task: Task) => {
+    const event = eventFor(task, projects.get(task.app_id, task.project_id), now());
+    if (event) outbox.add(event);
+  };
+  return { projects, channels: createSandboxChannels(db, now), tasks: createTaskStore(db, now, announce), outbox };
 }
 
 export type { Task };

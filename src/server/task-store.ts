@@ -5,6 +5,7 @@ import { statement, transaction, type Db, type Named } from './database.js';
 import type { ActiveCounts } from './metrics.js';
 import { PairMap } from './pair-map.js';
 import type { BatchOutcome, NewTask, SameSettings } from './task-batcher.js';
+import { announces } from './webhook-events.js';
 
 export type { RecordingSettings, Task };
 export type TaskState = Task['state'];
@@ -75,7 +76,13 @@ export interface TaskChanges {
   progress?: Task['progress'];
 }
 
-export function createTaskStore(db: Db, now: () => number = Date.now) {
+/**
+ * Told of a task as it is created and as it enters another state, inside the transaction that
+ * writes it: what the change makes beside it (its webhook event) commits with it or not at all.
+ */
+export type Announce = (task: Task) => void;
+
+export function createTaskStore(db: Db, now: () => number = Date.now, announce?: Announce) {
   const insert = statement<[Named]>(
     db,
     `INSERT INTO tasks (app_id, project_id, channel, settings, state, created_at)
@@ -102,9 +109,15 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
   const store = {
     /** Writes a new recording task and returns it; committed to disk when this returns. */
     create(fields: { app_id: string; project_id: string; channel: string; settings: RecordingSettings }): Task {
-      const { app_id, project_id, channel } = fields;
-      const { lastInsertRowid } = insert.run({ app_id, project_id, channel, settings: JSON.stringify(fields.settings), created_at: now() });
-      return fromRow(byId.get(Number(lastInsertRowid))!, now());
+      const write = () => {
+        const { app_id, project_id, channel } = fields;
+        const { lastInsertRowid } = insert.run({ app_id, project_id, channel, settings: JSON.stringify(fields.settings), created_at: now() });
+        const task = fromRow(byId.get(Number(lastInsertRowid))!, now());
+        announce?.(task);
+        return task;
+      };
+      // A batch's transaction holds every create; one alone gets its own when it announces.
+      return announce && !db.isTransaction ? transaction(db, write) : write();
     },
     get: (taskId: number): Task | undefined => {
       const row = byId.get(taskId);
@@ -138,11 +151,19 @@ export function createTaskStore(db: Db, now: () => number = Date.now) {
       const values = Object.fromEntries(
         Object.entries(changes).map(([k, v]) => [k, k === 'files' || k === 'progress' ? (v === null ? null : JSON.stringify(v)) : v]),
       );
-      if (onlyFrom !== undefined && byId.get(taskId)?.state !== onlyFrom) return undefined;
-      if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
-      const row = byId.get(taskId)!;
-      activeTasks.delete(row.app_id, row.channel);
-      return fromRow(row, now());
+      const announcing = announce !== undefined && changes.state !== undefined && announces(changes.state);
+      const write = () => {
+        const before = byId.get(taskId)?.state;
+        if (onlyFrom !== undefined && before !== onlyFrom) return undefined;
+        if (sets.length) statement<[Named]>(db, `UPDATE tasks SET ${sets.join(', ')} WHERE task_id = @task_id`).run({ ...values, task_id: taskId });
+        const row = byId.get(taskId)!;
+        activeTasks.delete(row.app_id, row.channel);
+        const task = fromRow(row, now());
+        if (announcing && changes.state !== before) announce!(task);
+        return task;
+      };
+      // A change of state commits with what it announces.
+      return announcing ? store.transaction(write) : write();
     },
     /** Runs `work` in one transaction: one commit, one fsync, for all it writes. */
     transaction: <T>(work: () => T): T => {

@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../scripts/postgres.js';
 import { openPostgres, type Postgres } from '../../src/server/postgres/connection.js';
 import { isDatabaseUnavailable } from '../../src/server/postgres/unavailable.js';
-import { migrate } from '../../src/server/postgres/migrations.js';
+import { migrate, schemaVersion } from '../../src/server/postgres/migrations.js';
 import { createPgProjectStore } from '../../src/server/postgres/project-store.js';
 import { createFleetLimits } from '../../src/server/postgres/rate-limits.js';
 import { createPgTaskStore } from '../../src/server/postgres/task-store.js';
 import { createSecretBox } from '../../src/server/secret-box.js';
+import { openPgStores } from '../../src/server/postgres/open-stores.js';
+import { createWebhookDispatcher } from '../../src/server/webhook-dispatcher.js';
+import { startHttpServer } from '../support/http-server.js';
 import { recordingSettings, sameSettings } from '../../src/server/start-recording.js';
 
 let server: ThrowawayPostgres;
@@ -48,15 +51,16 @@ describe('the schema', () => {
   test('five nodes starting at once apply each version once', async () => {
     const nodes = Array.from({ length: 5 }, (_, i) => node(`migrate-${i}`));
     const applied = await Promise.all(nodes.map((db) => migrate(db)));
-    expect(applied.filter((versions) => versions.length > 0)).toEqual([[1, 2]]);
-    const { rows } = await nodes[0]!.query('SELECT version FROM schema_migrations');
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    const versions = Array.from({ length: schemaVersion }, (_, i) => i + 1);
+    expect(applied.filter((each) => each.length > 0)).toEqual([versions]);
+    const { rows } = await nodes[0]!.query('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows).toEqual(versions.map((version) => ({ version })));
   });
 
   test('a database of a newer schema is refused, naming both versions', async () => {
     const db = node('newer');
     await db.query('INSERT INTO schema_migrations (version) VALUES (99)');
-    await expect(migrate(db)).rejects.toThrow("The database's schema is version 99, newer than this cloudrec's 2");
+    await expect(migrate(db)).rejects.toThrow(`The database's schema is version 99, newer than this cloudrec's ${schemaVersion}`);
     await db.query('DELETE FROM schema_migrations WHERE version = 99');
   });
 });
@@ -187,5 +191,57 @@ describe('fleet rate limits', () => {
       holder.release();
       limits.close();
     }
+  });
+});
+
+describe('webhook events across nodes', () => {
+  const box = createSecretBox(Buffer.alloc(32, 3));
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+  test('events written by an API node are sent by the recording nodes: each once, in order per task, woken by NOTIFY', async () => {
+    const seen: { id: string; type: string; task: number }[] = [];
+    const receiver = await startHttpServer((req, res) => {
+      const event = JSON.parse(req.body) as { id: string; type: string; task_id: number };
+      seen.push({ id: event.id, type: event.type, task: event.task_id });
+      res.writeHead(204).end();
+    });
+    const [api, workerA, workerB] = await Promise.all(['hooks-api', 'hooks-a', 'hooks-b'].map((name) => openPgStores(server.url, box, { applicationName: name })));
+    opened.push(api!.db, workerA!.db, workerB!.db);
+    await api!.projects.put('app', 'hooks', { sign_key: 'k', recording_enabled: true, storage: null });
+    await api!.projects.patch('app', 'hooks', { webhook: { url: receiver.url, secret: 'whsec_fleet', previous_secret: null, previous_until: null } });
+    await within(1000, () => workerA!.projects.get('app', 'hooks')?.webhook != null && workerB!.projects.get('app', 'hooks')?.webhook != null);
+    // Polls an hour apart: only the NOTIFY of a new event can wake them in time.
+    const senders = [workerA!, workerB!].map((worker) =>
+      createWebhookDispatcher({ outbox: worker.outbox, projects: worker.projects, log: quiet, allowPrivate: true, pollMs: 3_600_000 }),
+    );
+    await Promise.all(senders.map((sender) => sender.start()));
+    const batch = Array.from({ length: 30 }, (_, i) => ({ app_id: 'app', project_id: 'hooks', channel: `hook-${i}`, settings }));
+    const outcomes = await api!.tasks.createBatch(batch, sameSettings);
+    const ids = outcomes.map((o) => o.task.task_id);
+    for (const id of ids) await workerA!.tasks.update(id, { state: 'failed', failure_reason: 'x' });
+    await within(5000, () => seen.length >= 60);
+    await sleep(300);
+    await Promise.all(senders.map((sender) => sender.stop()));
+    await receiver.close();
+    expect(seen).toHaveLength(60);
+    expect(new Set(seen.map((s) => s.id)).size).toBe(60);
+    for (const id of ids) expect(seen.filter((s) => s.task === id).map((s) => s.type)).toEqual(['recording.started', 'recording.failed']);
+    const [listed] = await api!.outbox.list(ids[0]!);
+    expect(listed).toMatchObject({ state: 'delivered', attempts: [{ status: 204, error: null }] });
+  });
+
+  test("a claim left by a sender that died is taken by another once its lease is over, never before", async () => {
+    const [api, worker] = await Promise.all(['lease-api', 'lease-worker'].map((name) => openPgStores(server.url, box, { applicationName: name })));
+    opened.push(api!.db, worker!.db);
+    await api!.projects.put('app', 'leased', { sign_key: 'k', recording_enabled: true, storage: null });
+    await api!.projects.patch('app', 'leased', { webhook: { url: 'http://127.0.0.1:9/', secret: 'whsec_l', previous_secret: null, previous_until: null } });
+    await within(1000, () => api!.projects.get('app', 'leased')?.webhook != null);
+    const [{ task }] = await api!.tasks.createBatch([{ app_id: 'app', project_id: 'leased', channel: 'leased', settings }], sameSettings);
+    const at = Date.now() + 1000;
+    const mine = (events: { task_id: number }[]) => events.filter((e) => e.task_id === task.task_id);
+    expect(mine(await api!.outbox.claim(100, at, 60_000))).toHaveLength(1);
+    // Claimed: the other node skips it, until the lease is over.
+    expect(mine(await worker!.outbox.claim(100, at + 59_000, 60_000))).toHaveLength(0);
+    expect(mine(await worker!.outbox.claim(100, at + 60_000, 60_000))).toHaveLength(1);
   });
 });

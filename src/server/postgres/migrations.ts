@@ -5,7 +5,7 @@ import { DatabaseError } from '../database.js';
 import type { Postgres } from './connection.js';
 
 /** The channels NOTIFYed on a change, with the row's key in JSON: how each node keeps its caches true. */
-export const notifyChannels = { projects: 'cloudrec_projects', tasks: 'cloudrec_tasks', memberships: 'cloudrec_memberships' } as const;
+export const notifyChannels = { projects: 'cloudrec_projects', tasks: 'cloudrec_tasks', memberships: 'cloudrec_memberships', webhooks: 'cloudrec_webhooks' } as const;
 
 const migrations = [
   // 1: settings the nodes share (meta), the fleet's rate limits (token buckets), projects, channel memberships (the sandbox's presence) and tasks, as in the embedded schema;
@@ -68,6 +68,24 @@ const migrations = [
    CREATE TRIGGER memberships_changed AFTER INSERT OR UPDATE ON memberships FOR EACH ROW EXECUTE FUNCTION cloudrec_notify_membership();`,
   // 2: a project's webhook (its URL and sealed secrets), as JSON.
   `ALTER TABLE projects ADD COLUMN webhook text;`,
+  // 3: webhook events waiting to be sent, and those sent (with their attempts); the pending ones
+  // due read from a partial index, so the senders' polls do not grow with the events ever made. An
+  // insert wakes every sender (one NOTIFY a statement, not a row).
+  `CREATE TABLE webhook_events (
+     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     event_id text NOT NULL UNIQUE,
+     task_id bigint NOT NULL, app_id text NOT NULL, project_id text NOT NULL,
+     type text NOT NULL, body text NOT NULL, created_at bigint NOT NULL,
+     state text NOT NULL, next_at bigint, lease_until bigint NOT NULL DEFAULT 0,
+     given_up_reason text, attempts jsonb NOT NULL DEFAULT '[]');
+   CREATE INDEX webhook_events_task ON webhook_events (task_id, seq);
+   CREATE INDEX webhook_events_due ON webhook_events (next_at) WHERE state = 'pending';
+   CREATE FUNCTION cloudrec_notify_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM pg_notify('${notifyChannels.webhooks}', '');
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER webhook_events_added AFTER INSERT ON webhook_events FOR EACH STATEMENT EXECUTE FUNCTION cloudrec_notify_webhooks();`,
 ];
 
 /** The schema version this code needs. */

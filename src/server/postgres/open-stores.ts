@@ -9,6 +9,8 @@ import { migrate } from './migrations.js';
 import { createPgProjectStore } from './project-store.js';
 import { createFleetLimits } from './rate-limits.js';
 import { createPgTaskStore } from './task-store.js';
+import { createPgOutbox } from './webhook-outbox.js';
+import { eventFor, type NewEvent } from '../webhook-events.js';
 
 export interface PgStores extends Stores {
   db: Postgres;
@@ -46,7 +48,12 @@ export async function openPgStores(url: string, box: SecretBox, options: Postgre
     }
     const projects = createPgProjectStore(db, box);
     const channels = createPgChannels(db, options.now);
-    const tasks = createPgTaskStore(db, options.now);
+    const outbox = createPgOutbox(db);
+    const now = options.now ?? Date.now;
+    // A state change's events are written in its transaction, for the projects with a webhook then.
+    const tasks = createPgTaskStore(db, options.now, (client, changed) =>
+      outbox.add(client, changed.map((task) => eventFor(task, projects.get(task.app_id, task.project_id), now())).filter((e): e is NewEvent => e !== undefined)),
+    );
     const limits = createFleetLimits(db, options.now);
     await Promise.all([projects.open(), channels.open(), tasks.open(), limits.open()]);
     const close = async () => {
@@ -54,7 +61,7 @@ export async function openPgStores(url: string, box: SecretBox, options: Postgre
       await db.close();
     };
     const schemaVersion = async () => Number((await db.query<{ version: number }>('SELECT max(version) AS version FROM schema_migrations')).rows[0]!.version);
-    return { db, applied, projects, channels, tasks, limiter: limits.limiter, schemaVersion, meta, claimMeta, close };
+    return { db, applied, projects, channels, tasks, outbox, limiter: limits.limiter, schemaVersion, meta, claimMeta, close };
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -9,6 +9,7 @@ import type { BatchOutcome, NewTask, SameSettings } from '../task-batcher.js';
 import { PairMap } from '../pair-map.js';
 import type { Postgres, Queryable } from './connection.js';
 import { notifyChannels } from './migrations.js';
+import { announces } from '../webhook-events.js';
 
 /** What a change of a task NOTIFYs (see migrations.ts). */
 interface TaskNotice extends ActiveTask {
@@ -22,7 +23,10 @@ const jsonColumns = new Set(['files', 'progress']);
 /** A channel's recording task ended between this batch's insert and its read: the batch is written again. */
 class EndedMeanwhile extends Error {}
 
-export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
+/** Told of tasks as they are created or enter another state, on the connection of the transaction that writes them (see task-store.ts's Announce). */
+export type PgAnnounce = (client: Queryable, tasks: Task[]) => Promise<void>;
+
+export function createPgTaskStore(db: Postgres, now: () => number = Date.now, announce?: PgAnnounce) {
   const recording = new PairMap<ActiveTask>();
   const watchers: ((taskId: number, state: TaskState) => void)[] = [];
 
@@ -60,6 +64,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
       );
       const created = new PairMap<StoredTask>();
       for (const row of inserted.rows) created.set(row.app_id, row.channel, row);
+      if (announce && inserted.rows.length) await announce(client, inserted.rows.map((row) => toTask(row, createdAt)));
       const missing = batch.filter((t) => !created.get(t.app_id, t.channel));
       const existing = new PairMap<ActiveTask>();
       if (missing.length) {
@@ -159,10 +164,17 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now) {
       const sets = columns.map((column, i) => `${column} = $${i + 2}`);
       if (onlyFrom !== undefined) values.push(onlyFrom);
       const only = onlyFrom === undefined ? '' : ` AND state = $${values.length + 1}`;
-      const { rows } = sets.length
-        ? await db.query<StoredTask>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1${only} RETURNING *`, [taskId, ...values])
-        : await db.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId]);
-      const row = rows[0];
+      const announcing = announce !== undefined && changes.state !== undefined && announces(changes.state);
+      const write = async (client: Queryable) => {
+        if (!sets.length) return (await client.query<StoredTask>('SELECT * FROM tasks WHERE task_id = $1', [taskId])).rows[0];
+        // The state before, read under the row's lock: a change of state is announced once.
+        const before = announcing ? (await client.query<{ state: TaskState }>('SELECT state FROM tasks WHERE task_id = $1 FOR UPDATE', [taskId])).rows[0]?.state : undefined;
+        const updated = (await client.query<StoredTask>(`UPDATE tasks SET ${sets.join(', ')} WHERE task_id = $1${only} RETURNING *`, [taskId, ...values])).rows[0];
+        if (updated && announcing && before !== changes.state) await announce!(client, [toTask(updated, now())]);
+        return updated;
+      };
+      // A change of state commits with what it announces.
+      const row = announcing ? await db.transaction(write) : await write(db);
       if (row) apply({ task_id: row.task_id, app_id: row.app_id, project_id: row.project_id, channel: row.channel, state: row.state, settings: row.settings });
       return row && toTask(row, now());
     },

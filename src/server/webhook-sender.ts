@@ -1,0 +1,94 @@
+// One attempt to deliver an event: a POST of its body alone to the webhook URL, on a connection of
+// its own, to an address checked first; no redirect followed, no answer waited for beyond the
+// timeout, nothing of the answer kept but its status.
+import { lookup } from 'node:dns/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { nonPublicKind } from './webhook-address.js';
+
+export interface SendOptions {
+  timeoutMs: number;
+  /** Whether loopback, private and link-local addresses may be sent to. */
+  allowPrivate: boolean;
+  /** Ends the attempt early (a shutdown). */
+  signal?: AbortSignal;
+}
+
+/** What came of an attempt: the receiver's status, or why there was none, and how long it took. */
+export interface SendResult {
+  status: number | null;
+  /** Why the event was not delivered; null for a 2xx. */
+  error: string | null;
+  duration_ms: number;
+}
+
+export type SendEvent = (url: string, body: string, headers: Record<string, string>, options: SendOptions) => Promise<SendResult>;
+
+class Refused extends Error {}
+
+/** The address to connect to for `host`: the first it resolves to, refused when any is not public (unless allowed). */
+async function addressOf(host: string, allowPrivate: boolean): Promise<{ address: string; family: number }> {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const addresses = isIP(bare) ? [{ address: bare, family: isIP(bare) }] : await lookup(bare, { all: true, verbatim: true });
+  if (!allowPrivate) {
+    for (const { address } of addresses) {
+      const kind = nonPublicKind(address);
+      if (kind) {
+        throw new Refused(
+          `refused: ${host === address ? address : `${host} resolves to ${address}`}, a ${kind} address; this service sends events to public addresses only (its operator can allow others: CLOUDREC_WEBHOOK_PRIVATE_ADDRESSES=allow)`,
+        );
+      }
+    }
+  }
+  return addresses[0]!;
+}
+
+/** Posts `body` to `url`; never rejects: every outcome is a result. */
+export const sendEvent: SendEvent = async (url, body, headers, options) => {
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  const target = new URL(url);
+  try {
+    const resolved = await addressOf(target.hostname, options.allowPrivate);
+    // The connection goes to the address checked above, whatever the name resolves to by then.
+    const pinned: LookupFunction = (_host, lookupOptions, callback) => {
+      if ((lookupOptions as { all?: boolean }).all) (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [resolved]);
+      else callback(null, resolved.address, resolved.family);
+    };
+    const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        target,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          lookup: pinned,
+          agent: false,
+          signal: options.signal ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]) : AbortSignal.timeout(options.timeoutMs),
+        },
+        (res: IncomingMessage) => {
+          // Only the status is kept; the rest of the answer is not waited for.
+          resolve(res.statusCode ?? 0);
+          res.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    const error =
+      status >= 200 && status < 300 ? null
+      : status >= 300 && status < 400 ? `answered ${status}, a redirect: redirects are not followed`
+      : `answered ${status}`;
+    return { status, error, duration_ms: took() };
+  } catch (failure) {
+    const error = failure as NodeJS.ErrnoException;
+    const why =
+      failure instanceof Refused ? error.message
+      : options.signal?.aborted ? 'aborted: the service was stopping'
+      : error.name === 'AbortError' || error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs / 1000} s`
+      : error.code === 'ENOTFOUND' ? `${target.hostname} does not resolve`
+      : `could not connect: ${error.code ?? error.message}`;
+    return { status: null, error: why, duration_ms: took() };
+  }
+};
