@@ -65,7 +65,8 @@ export async function migrateCommand(args: string[], print: (line: string) => vo
     print(
       `Copied from ${folder}: ${copied.projects} project${copied.projects === 1 ? '' : 's'} (${copied.secrets} storage secret${copied.secrets === 1 ? '' : 's'} sealed again with the fleet's key), ` +
         `${copied.tasks} task${copied.tasks === 1 ? '' : 's'} (${copied.recording} recording; new ids go on after ${copied.lastTaskId}), ` +
-        `${copied.memberships} channel membership${copied.memberships === 1 ? '' : 's'}${copied.demo ? ', the demo key' : ''}.`,
+        `${copied.memberships} channel membership${copied.memberships === 1 ? '' : 's'}, ` +
+        `${copied.events} webhook event${copied.events === 1 ? '' : 's'} (${copied.pendingEvents} still to deliver)${copied.demo ? ', the demo key' : ''}.`,
     );
     if (!fleetKey) print(`The fleet's nodes must seal with the folder's key: give them CLOUDREC_SECRET_KEY with the contents of ${join(folder, 'secret.key')}.`);
     return exitCodes.ok;

@@ -35,6 +35,9 @@ test('migrate copies projects, tasks and channels into PostgreSQL; a fleet node 
   await sandbox(embedded.baseUrl, 'PUT', '/sandbox/apps/moving-app/channels/later/users/3', {});
   const first = await startTask(embedded.baseUrl, ids);
   const hook = (await sandbox(embedded.baseUrl, 'PUT', '/sandbox/projects/moving-app/p/webhook', { url: 'https://hooks.example.com/moving' })) as { secret: string };
+  // A task started with the webhook set: its event waits (the name does not resolve here) and moves with the rest.
+  await sandbox(embedded.baseUrl, 'PUT', '/sandbox/apps/moving-app/channels/hooked/users/4', {});
+  const hooked = await startTask(embedded.baseUrl, { ...ids, channel: 'hooked' });
   await embedded.stop();
 
   database = await startThrowawayPostgres();
@@ -42,7 +45,7 @@ test('migrate copies projects, tasks and channels into PostgreSQL; a fleet node 
   const copy = await cloudrec(['migrate', '--from', embedded.dataDir, '--database-url', database.url], { CLOUDREC_SECRET_KEY: fleetKey });
   expect(copy.stderr).toBe('');
   expect(copy.code).toBe(0);
-  expect(copy.stdout).toMatch(/^Copied from .+: 1 project \(1 storage secret sealed again with the fleet's key\), 1 task \(\d recording; new ids go on after \d+\), 3 channel memberships\.$/m);
+  expect(copy.stdout).toMatch(/^Copied from .+: 1 project \(1 storage secret sealed again with the fleet's key\), 2 tasks \(\d recording; new ids go on after \d+\), 4 channel memberships, 1 webhook event \(1 still to deliver\)\.$/m);
   expect(copy.stdout).not.toContain(fleetKey);
 
   const node = await startReferenceServer({ CLOUDREC_DATABASE_URL: database.url, CLOUDREC_SECRET_KEY: fleetKey, CLOUDREC_ROLE: 'api', CLOUDREC_LOG_LEVEL: 'warn' }, undefined, { compiled: true });
@@ -61,9 +64,11 @@ test('migrate copies projects, tasks and channels into PostgreSQL; a fleet node 
   await client.end();
   expect(stored).not.toContain(hook.secret);
   const tasks = (await sandbox(node.baseUrl, 'GET', '/sandbox/tasks')) as { tasks: { task_id: number }[] };
-  expect(tasks.tasks.map((t) => t.task_id).sort()).toEqual([first, next].sort());
+  expect(tasks.tasks.map((t) => t.task_id).sort()).toEqual([first, hooked, next].sort());
+  const { deliveries } = (await sandbox(node.baseUrl, 'GET', `/sandbox/tasks/${hooked}/deliveries`)) as { deliveries: { type: string; state: string }[] };
+  expect(deliveries).toMatchObject([{ type: 'recording.started', state: 'pending' }]);
 
   const again = await cloudrec(['migrate', '--from', embedded.dataDir, '--database-url', database.url], { CLOUDREC_SECRET_KEY: fleetKey });
   expect(again.code).toBe(2);
-  expect(again.stderr).toContain('The database already holds 1 project and 2 tasks: migrate copies into an empty one only');
+  expect(again.stderr).toContain('The database already holds 1 project and 3 tasks: migrate copies into an empty one only');
 }, 120_000);

@@ -11,11 +11,15 @@ export interface Copied {
   recording: number;
   lastTaskId: number;
   memberships: number;
+  /** Webhook events, and those of them still to be delivered. */
+  events: number;
+  pendingEvents: number;
   demo: boolean;
 }
 
 interface ProjectRow { app_id: string; project_id: string; key_salt: Uint8Array; key_hash: Uint8Array; recording_enabled: number; storage: string | null; webhook: string | null }
 interface TaskRow { task_id: number; app_id: string; project_id: string; channel: string; settings: string; state: string; created_at: number; ended_at: number | null; end_reason: string | null; failure_reason: string | null; files: string; progress: string | null }
+interface EventRow { event_id: string; task_id: number; app_id: string; project_id: string; type: string; body: string; created_at: number; state: string; next_at: number | null; given_up_reason: string | null; attempts: string }
 interface MembershipRow { app_id: string; channel: string; uid: number; audio: number; video: number; dual_stream: number; media_file: string | null; joined_at: number; left_at: number | null }
 
 const keyCheck = 'secret_key_check';
@@ -25,6 +29,7 @@ export async function copyEmbeddedDeployment(db: Db, pg: Postgres, from: SecretB
   const projects = statement<[], ProjectRow>(db, 'SELECT * FROM projects').all();
   const tasks = statement<[], TaskRow>(db, 'SELECT * FROM tasks ORDER BY task_id').all();
   const memberships = statement<[], MembershipRow>(db, 'SELECT * FROM memberships ORDER BY join_seq').all();
+  const events = statement<[], EventRow>(db, 'SELECT * FROM webhook_events ORDER BY seq').all();
   const demoKey = statement<[], { value: string }>(db, `SELECT value FROM meta WHERE key = 'demo_sign_key'`).get()?.value;
   let secrets = 0;
   const storage = projects.map((p) => {
@@ -73,6 +78,15 @@ export async function copyEmbeddedDeployment(db: Db, pg: Postgres, from: SecretB
         ORDER BY n`,
       [member('app_id'), member('channel'), member('uid'), member('audio').map(Boolean), member('video').map(Boolean), member('dual_stream').map(Boolean), member('media_file'), member('joined_at'), member('left_at')],
     );
+    // In their order (a task's events are sent in it), the pending ones sent by the fleet from now on.
+    const event = <K extends keyof EventRow>(key: K) => events.map((e) => e[key]);
+    await client.query(
+      `INSERT INTO webhook_events (event_id, task_id, app_id, project_id, type, body, created_at, state, next_at, given_up_reason, attempts)
+       SELECT i, t, a, p, ty, b, c, s, nx, g, at
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::jsonb[]) WITH ORDINALITY AS e(i, t, a, p, ty, b, c, s, nx, g, at, n)
+        ORDER BY n`,
+      (['event_id', 'task_id', 'app_id', 'project_id', 'type', 'body', 'created_at', 'state', 'next_at', 'given_up_reason', 'attempts'] as const).map((k) => event(k)),
+    );
     if (demoKey) await client.query(`INSERT INTO meta (key, value) VALUES ('demo_sign_key', $1) ON CONFLICT (key) DO NOTHING`, [demoKey]);
     return {
       projects: projects.length,
@@ -81,6 +95,8 @@ export async function copyEmbeddedDeployment(db: Db, pg: Postgres, from: SecretB
       recording: tasks.filter((t) => t.state === 'recording').length,
       lastTaskId,
       memberships: memberships.length,
+      events: events.length,
+      pendingEvents: events.filter((e) => e.state === 'pending').length,
       demo: Boolean(demoKey),
     };
   });
