@@ -3,6 +3,7 @@
 // module resolution and run against the installed reference server, and the installed `cloudrec`
 // command run.
 import { execFile, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ let tarballs: { client: string; server: string };
 const installs: Partial<Record<'client' | 'server', InstallOutput>> = {};
 let server: RunningProcess;
 let baseUrl: string;
+let storageUrl: string;
 let signKey: string;
 
 /** Runs the installed `cloudrec` command in the server project; never rejects on a non-zero exit. */
@@ -58,6 +60,7 @@ beforeAll(async () => {
     { ready: /"sign_key":"[^"]+"/, cwd: serverDir },
   );
   baseUrl = `http://127.0.0.1:${port}`;
+  storageUrl = `http://127.0.0.1:${storagePort}`;
   signKey = /"sign_key":"([^"]+)"/.exec(server.output())![1]!;
 }, 240_000);
 
@@ -209,6 +212,23 @@ describe('the samples of the docs and the READMEs, against the installed package
     }
   });
 
+  test("the API docs' getting-started snippets (the client, a webhook receiver) type-check against the installed package, with Node's types", async () => {
+    const description = (JSON.parse(readFileSync(join(projectRoot, 'generated/openapi.json'), 'utf8')) as { info: { description: string } }).info.description;
+    const blocks = [...description.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.some((block) => block.includes("from 'cloudrec/webhooks'"))).toBe(true);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    const files = blocks.map((block, i) => {
+      writeFileSync(join(dir, `guide-${i}.ts`), `${block}\nexport {};\n`);
+      return `guide-${i}.ts`;
+    });
+    // Type-checked, not run: the receiver listens until stopped. Node's types from the checkout, as a Node project has them.
+    const compilerOptions = { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], typeRoots: [join(projectRoot, 'node_modules/@types')], types: ['node'], strict: true, noEmit: true };
+    writeFileSync(join(dir, 'tsconfig.guide.json'), JSON.stringify({ compilerOptions, files }));
+    const checked = await run(tsc, ['-p', join(dir, 'tsconfig.guide.json')]).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+    expect(checked.stdout).toBe('');
+  });
+
   test.each([
     { name: 'TypeScript client', file: 'TypeScript/v1_cloudRecord/post.ts', command: 'ts' },
     { name: 'fetch', file: 'JavaScript/v1_cloudRecord/post.js', command: 'node' },
@@ -302,6 +322,36 @@ console.log(summaryLine(report));`;
     const { stdout } = await run('node', [join(serverDir, 'conformance.mjs')], { cwd: serverDir });
     expect(stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 10 skipped/);
   });
+
+  test("a recording's events reach a receiver that checks them with the installed cloudrec/webhooks; the objects they name are in the bucket", async () => {
+    // The receiver checks with the package a user installs, not with the checkout's source.
+    const { verifyWebhook } = createRequire(join(clientDir, 'receiver.js'))('cloudrec/webhooks') as typeof import('../../src/webhooks.js');
+    const verified: { type: string; data: Record<string, unknown>; task_id: number }[] = [];
+    let secret = '';
+    const receiver = await startHttpServer((req, res) => {
+      void verifyWebhook(req.body, req.headers, secret).then((result) => {
+        if (result.ok) verified.push(result.event);
+        res.writeHead(result.ok ? 204 : 400).end();
+      });
+    });
+    try {
+      ({ secret } = (await (await fetch(`${baseUrl}/sandbox/projects/demo-app/demo-project/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url }) })).json()) as { secret: string });
+      await fetch(`${baseUrl}/sandbox/apps/demo-app/channels/hooks-room/users/5`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const started = await cloudrec('start', '--app-id', 'demo-app', '--project-id', 'demo-project', '--channel', 'hooks-room', '--sign-key', signKey, '--url', baseUrl);
+      const taskId = Number(/Recording task (\d+) started/.exec(started.stdout)?.[1]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await fetch(`${baseUrl}/sandbox/tasks/${taskId}/stop`, { method: 'POST' });
+      for (let waited = 0; verified.filter((e) => e.task_id === taskId).length < 2 && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      const events = verified.filter((e) => e.task_id === taskId);
+      expect(events.map((e) => e.type)).toEqual(['recording.started', 'recording.completed']);
+      const files = events[1]!.data.files as { object_key: string; bytes: number }[];
+      const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+      const s3 = new S3Client({ endpoint: storageUrl, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      for (const file of files) expect((await s3.send(new HeadObjectCommand({ Bucket: 'recordings', Key: file.object_key }))).ContentLength).toBe(file.bytes);
+    } finally {
+      await receiver.close();
+    }
+  }, 90_000);
 
   test('cloudrec mock says how to add Prism, which it does not install', async () => {
     const { code, stderr } = await cloudrec('mock');
