@@ -64,7 +64,9 @@ export interface paths {
          * @description Sets the project's webhook URL. The first time, the service makes a signing secret and
          *     returns it in this answer only (it is stored sealed, like the storage secret); a later call
          *     changes the URL and keeps the secret. The service signs every event with it (see the API's
-         *     Events). Replacing the project (PUT) removes its webhook.
+         *     Events). An event is made for each state change while the project has a webhook, and each
+         *     attempt goes to the URL the project has then; events not yet delivered when the webhook is
+         *     removed are given up. Replacing the project (PUT) removes its webhook.
          */
         put: operations["putWebhook"];
         post?: never;

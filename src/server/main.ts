@@ -77,6 +77,10 @@ function banner(url: string, signKey: string | undefined, config: Config, data: 
       'Follow and stop tasks through the sandbox API:',
       `  curl -s ${url}/sandbox/tasks`,
       `  curl -s -X POST ${url}/sandbox/tasks/<task_id>/stop`,
+      '',
+      'Have its events (recording.started, recording.completed, recording.failed) sent to a receiver; this one prints them:',
+      `  curl -s -X PUT ${url}/sandbox/projects/${demo.appId}/${demo.projectId}/webhook -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:8790/"}'`,
+      `  npx cloudrec webhooks listen --secret <the secret in that answer>`,
     );
   }
   return lines.join('\n');

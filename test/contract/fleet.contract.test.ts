@@ -21,6 +21,8 @@ import { arrangeProject, postStart, sandbox, startReferenceServer, startTask, ty
 import { projectRoot } from '../support/prism.js';
 import { startStorageServer, type StorageServer } from '../support/s3rver.js';
 import { tempDir } from '../support/temp-dir.js';
+import { startHttpServer } from '../support/http-server.js';
+import { verifyWebhook } from '../../src/webhooks.js';
 
 let database: ThrowawayPostgres;
 let storage: StorageServer;
@@ -170,9 +172,14 @@ test('failed authentications are counted for the fleet: past the limit on either
   }
 });
 
-test('a recording stopped through the API node is made and uploaded by a worker that takes it from the queue', async () => {
+test("a recording stopped through the API node is made and uploaded by a worker that takes it from the queue; its events reach the project's webhook once each", async () => {
   const ids = { app_id: 'stop-app', project_id: 'p', sign_key: 'k', channel: 'room' };
   await arrangeOnFleet(api, { ...ids, uids: [7] }, storage.settings());
+  const receiver = await startHttpServer((_req, res) => res.writeHead(204).end());
+  const { secret } = (await sandbox(api.baseUrl, 'PUT', '/sandbox/projects/stop-app/p/webhook', { url: receiver.url })) as { secret: string };
+  for (const node of [recorder, api]) {
+    while (((await sandbox(node.baseUrl, 'GET', '/sandbox/projects/stop-app/p')) as { webhook: unknown }).webhook === null) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const taskId = await startTask(api.baseUrl, { ...ids, is_mixing_enabled: 1, mixed_video_audio: 1, mixResolution: '320,240,15,300' });
   await new Promise((resolve) => setTimeout(resolve, 2000));
   await sandbox(api.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
@@ -185,6 +192,19 @@ test('a recording stopped through the API node is made and uploaded by a worker 
   expect(task!.state).toBe('completed');
   const [file] = task!.files;
   expect((await storage.download(file!.object_key)).length).toBe(file!.bytes);
+  // recording.started written by the API node, recording.completed by the worker; sent by whichever recording node claimed each.
+  for (let i = 0; i < 100 && receiver.requests.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await receiver.close();
+  const events = [];
+  for (const request of receiver.requests) {
+    const verified = await verifyWebhook(request.body, request.headers, secret);
+    expect(verified.ok).toBe(true);
+    if (verified.ok) events.push(verified.event);
+  }
+  expect(events.map((e) => [e.type, e.task_id])).toEqual([['recording.started', taskId], ['recording.completed', taskId]]);
+  const completed = events[1]!;
+  expect(completed.type === 'recording.completed' && completed.data.files.map((f) => [f.object_key, f.bytes])).toEqual(task!.files.map((f) => [f.object_key, f.bytes]));
 }, 90_000);
 
 test('a recording stopped through the API node while a worker is killed (SIGKILL) is made and uploaded by the worker left', async () => {
