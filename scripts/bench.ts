@@ -19,6 +19,9 @@
 //   5. SQLite drivers: the same server on node:sqlite and on better-sqlite3 (a devDependency, kept
 //      for this comparison), an identical repeat and a new task each request against the bare
 //      server, and start-up with 100,000 tasks.
+//   7. Webhooks: a new task each request on a server whose project has no webhook, one whose
+//      webhook answers (its events delivered while the starts go on), one whose webhook never
+//      answers, against the bare server; how fast the events arrive (bench-support/http-bench.ts).
 //   6. The fleet: the server as an API node on a throwaway PostgreSQL and on its SQLite file, an
 //      identical repeat and a new task each request, against the bare server; an API node's memory
 //      per recording task (bench-support/http-bench.ts, fleetBench); then the same renders through
@@ -29,7 +32,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientBundleBytes, clientOverhead } from './bench-support/client-bench.js';
-import { betterSqlite3Version, driverBench, fleetBench, httpBench, startupBench, type HttpRow } from './bench-support/http-bench.js';
+import { betterSqlite3Version, driverBench, fleetBench, httpBench, startupBench, webhookBench, type HttpRow } from './bench-support/http-bench.js';
 import { endedTogetherBench } from './bench-support/ended-together-bench.js';
 import { workersBench } from './bench-support/workers-bench.js';
 import { renderBench } from './bench-support/render-bench.js';
@@ -45,7 +48,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', 'drivers', 'fleet'];
+const sections = values.only ? values.only.split(',') : ['start', 'startup', 'render', 'client', 'drivers', 'fleet', 'webhooks'];
 const connections = Number(values.connections);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -127,6 +130,15 @@ async function fleet() {
   return { ...result, workers };
 }
 
+async function webhooks() {
+  step('webhooks: starts on a server whose project has a webhook, its receivers in processes of their own');
+  const result = await webhookBench({ connections, seconds, rounds });
+  console.log('');
+  console.log(httpTable(result.rows));
+  console.log(`events delivered to the answering receiver: ${result.delivered.toLocaleString('en')}; ${result.eventsPerSec.toFixed(0)} a second over load and drain, the last ${result.drainSec.toFixed(2)} s after the load ended (medians)`);
+  return result;
+}
+
 const started = performance.now();
 const start = sections.includes('start') ? await startRequests() : undefined;
 const boot = sections.includes('startup') ? await startup() : undefined;
@@ -134,6 +146,7 @@ const render = sections.includes('render') ? await rendering() : undefined;
 const calls = sections.includes('client') ? await client() : undefined;
 const driverRun = sections.includes('drivers') ? await drivers() : undefined;
 const fleetRun = sections.includes('fleet') ? await fleet() : undefined;
+const webhookRun = sections.includes('webhooks') ? await webhooks() : undefined;
 console.log(`\nsummary (ratios to the same run's baselines; ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 if (start) {
   for (const row of start.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
@@ -161,6 +174,11 @@ if (fleetRun) {
   console.log(`  ${`renders: ${fleetRun.workers.count} tasks through one worker, then two`.padEnd(60)} ${one!.seconds.toFixed(2)} s, then ${two!.seconds.toFixed(2)} s: ${fleetRun.workers.speedup.toFixed(2)}× with two`);
 }
 
+if (webhookRun) {
+  for (const row of webhookRun.rows.slice(1)) console.log(`  ${row.scenario.padEnd(60)} ${row.ratio.toFixed(3)} of bare`);
+  console.log(`  ${'webhook events delivered a second (load and drain)'.padEnd(60)} ${webhookRun.eventsPerSec.toFixed(0)}`);
+}
+
 // The run on record: what was measured, on what, at which commit.
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
@@ -178,6 +196,7 @@ const record = {
   client: calls,
   drivers: driverRun,
   fleet: fleetRun,
+  webhooks: webhookRun,
 };
 const resultsDir = join(import.meta.dirname, '../bench/results');
 mkdirSync(resultsDir, { recursive: true });

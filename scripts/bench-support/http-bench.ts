@@ -64,7 +64,7 @@ const freePort = async () => {
  * A data folder with the bench project, `pool` channels with a user each, `recording` tasks
  * recording and `ended` tasks completed (the history a long-running service keeps).
  */
-function prepareData(recording: number, pool: number, ended = 0): string {
+function prepareData(recording: number, pool: number, ended = 0, webhookUrl?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'cloudrec-bench-'));
   const db = openDatabase(join(dir, 'cloudrec.db'));
   const projects = createProjectStore(db, createSecretBox(loadSecretKey('', dir).key));
@@ -74,6 +74,7 @@ function prepareData(recording: number, pool: number, ended = 0): string {
   const user = { audio: true, video: true, dual_stream: false };
   transaction(db, () => {
     projects.put(ids.app_id, ids.project_id, { sign_key: ids.sign_key, recording_enabled: true, storage });
+    if (webhookUrl) projects.patch(ids.app_id, ids.project_id, { webhook: { url: webhookUrl, secret: 'whsec_bench', previous_secret: null, previous_until: null } });
     channels.join(ids.app_id, 'repeat-room', 1, user);
     for (let i = 0; i < pool; i++) channels.join(ids.app_id, `pool-${i}`, 1, user);
     const settings = recordingSettings({ ...ids, channel: 'x' });
@@ -175,6 +176,8 @@ interface Scenario {
   newChannels?: string;
   /** The status every answer should have; a round with others is reported. */
   status: string;
+  /** Waited for after each round of it (the events it made delivered, say), so no work of its own runs into the next scenario. */
+  after?: (result: LoadResult) => Promise<void>;
 }
 
 async function load(scenario: Scenario, connections: number, seconds: number, firstChannel: number): Promise<LoadResult & { cpuUsPerRequest: number }> {
@@ -254,6 +257,7 @@ async function runScenarios(scenarios: Scenario[], { connections, seconds, round
     for (const scenario of scenarios) {
       const first = nextChannel.get(scenario.server) ?? 0;
       const result = await load(scenario, connections, seconds, first);
+      await scenario.after?.(result);
       if (scenario.newChannels) nextChannel.set(scenario.server, first + result.requests + connections);
       if (scenario.newChannels && first + result.requests > pool) throw new Error('the channel pool ran out: raise it');
       results.set(scenario.name, [...(results.get(scenario.name) ?? []), result]);
@@ -272,6 +276,66 @@ async function runScenarios(scenarios: Scenario[], { connections, seconds, round
   });
 }
 
+
+export interface WebhookBenchResult {
+  rows: HttpRow[];
+  /** Events the answering receiver got, and the seconds from the end of each round's load until the last of its events arrived (medians). */
+  delivered: number;
+  drainSec: number;
+  /** Events a second that arrived at the receiver over the load and the drain together (median of the rounds). */
+  eventsPerSec: number;
+}
+
+/**
+ * Starts with a project webhook: a new task each request on servers whose project has no webhook,
+ * one to a receiver that answers (each start writes its event in its own transaction, and the
+ * events are sent while the starts go on), and one to a receiver that never answers (the sender's
+ * slots held for the timeout), against the bare server. The receivers are processes of their own;
+ * after each round of the answering one, the bench waits for every event to arrive.
+ */
+export async function webhookBench({ connections = 50, seconds = 5, rounds = 3, pool = 250_000 } = {}): Promise<WebhookBenchResult> {
+  const receiver = (mode: string) => launch('node', [join(import.meta.dirname, 'webhook-receiver.mjs'), mode], /listening (\d+)/);
+  const [answering, hanging, bare] = await Promise.all([receiver('answer'), receiver('hang'), launch('node', [join(import.meta.dirname, 'bare-server.mjs')], /listening (\d+)/)]);
+  console.log(`preparing: three reference servers, ${pool.toLocaleString('en')} channels with a user each`);
+  const dirs = [prepareData(0, pool), prepareData(0, pool, 0, `${answering.url}/`), prepareData(0, pool, 0, `${hanging.url}/`)];
+  const [plain, hooked, stuck] = [await firstAnswer(dirs[0]!), await firstAnswer(dirs[1]!), await firstAnswer(dirs[2]!)].map((r) => r.server) as [Server, Server, Server];
+  const received = async () => ((await (await fetch(`${answering.url}/count`)).json()) as { received: number }).received;
+  const drains: number[] = [];
+  const rates: number[] = [];
+  // Every task made on the hooked server makes one event: its first answer's, then each 200 of a new task.
+  let expected = 1;
+  const newTask = JSON.stringify({ ...ids, channel: 'pool-0' });
+  const scenarios: Scenario[] = [
+    { name: 'bare node:http, the same JSON', server: bare, body: JSON.stringify(ids), status: '200' },
+    { name: 'a new task each request, no webhook', server: plain, body: newTask, newChannels: 'pool-', status: '200' },
+    {
+      name: 'a new task each request, webhook to a receiver answering 204',
+      server: hooked,
+      body: newTask,
+      newChannels: 'pool-',
+      status: '200',
+      after: async (result) => {
+        const ended = performance.now();
+        const made = result.statuses['200'] ?? 0;
+        const before = expected;
+        expected += made;
+        while ((await received()) < expected) await new Promise((resolve) => setTimeout(resolve, 20));
+        const drain = (performance.now() - ended) / 1000;
+        drains.push(drain);
+        rates.push((expected - before) / (seconds + drain));
+        console.log(`    ${made.toLocaleString('en')} events, the last delivered ${drain.toFixed(2)} s after the load ended`);
+      },
+    },
+    { name: 'a new task each request, webhook to a receiver that never answers', server: stuck, body: newTask, newChannels: 'pool-', status: '200' },
+  ];
+  try {
+    const rows = await runScenarios(scenarios, { connections, seconds, rounds, pool });
+    return { rows, delivered: expected, drainSec: median(drains), eventsPerSec: median(rates) };
+  } finally {
+    for (const server of [bare, plain, hooked, stuck, answering, hanging]) server.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export interface DriverResult {
   rows: HttpRow[];

@@ -86,17 +86,17 @@ const migrations = [
   // A project's webhook (its URL and sealed secrets), as JSON.
   `ALTER TABLE projects ADD COLUMN webhook TEXT;`,
   // Webhook events waiting to be sent, and those sent (with their attempts, as JSON). A task's
-  // events are read in order by (task_id, seq); the pending ones due from a partial index, so the
-  // sender's polls do not grow with the events ever made.
+  // events are read in order by (task_id, seq); a project's pending ones from a partial index, so a
+  // sender's claims grow neither with the events ever made nor with another project's backlog.
   `CREATE TABLE webhook_events (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      event_id TEXT NOT NULL UNIQUE,
      task_id INTEGER NOT NULL, app_id TEXT NOT NULL, project_id TEXT NOT NULL,
      type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
-     state TEXT NOT NULL, next_at INTEGER, lease_until INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL, next_at INTEGER,
      given_up_reason TEXT, attempts TEXT NOT NULL DEFAULT '[]');
    CREATE INDEX webhook_events_task ON webhook_events (task_id, seq);
-   CREATE INDEX webhook_events_due ON webhook_events (next_at) WHERE state = 'pending';`,
+   CREATE INDEX webhook_events_due ON webhook_events (app_id, project_id, next_at) WHERE state = 'pending';`,
 ];
 
 /** The schema version this code needs (the readiness check compares it with the file's). */

@@ -45,7 +45,7 @@ export interface Stores {
 }
 
 /** The stores of the embedded database. */
-export function sqliteStores(db: Db, box: SecretBox = createSecretBox(randomBytes(32)), now: () => number = Date.now): Stores & { tasks: ReturnType<typeof createTaskStore> } {
+export function sqliteStores(db: Db, box: SecretBox = createSecretBox(randomBytes(32)), now: () => number = Date.now): Omit<Stores, 'tasks' | 'outbox'> & { tasks: ReturnType<typeof createTaskStore>; outbox: ReturnType<typeof createSqliteOutbox> } {
   const projects = createProjectStore(db, box);
   const outbox = createSqliteOutbox(db);
   // A state change's event is written in its transaction, when the project has a webhook then.

@@ -18,8 +18,9 @@ export interface DispatcherDeps {
   allowPrivate: boolean;
   /** The spec's by default; a shorter first delay for testing a receiver's retries. */
   schedule?: DeliverySchedule;
-  /** Attempts under way at once (default 64). */
+  /** Attempts under way at once (default 64), and at most so many of them to one project's webhook (default 8). */
   concurrency?: number;
+  perProject?: number;
   /** How often the outbox is looked at without being told of new events: retries due, claims let go by a node that died. */
   pollMs?: number;
   now?: () => number;
@@ -40,6 +41,11 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   const schedule = deps.schedule ?? specSchedule;
   const send = deps.send ?? sendEvent;
   const concurrency = deps.concurrency ?? 64;
+  // A receiver that does not answer holds this many slots at most; the others serve other projects.
+  const perProject = deps.perProject ?? 8;
+  const byProject = new Map<string, number>();
+  /** Where the next look begins among the projects, so none is always served first. */
+  let turn = 0;
   // A claim outlives the attempt's timeout by enough that no other sender takes it while it runs.
   const leaseMs = schedule.timeoutSec * 1000 + 20_000;
   const inFlight = new Map<number, Promise<void>>();
@@ -94,28 +100,35 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
     }
   }
 
-  /** Claims what is due, as many as there are free slots, and starts sending each. */
+  /** Claims what is due, project by project, as many as there are free slots and each its share of them, and starts sending each. */
   async function look() {
-    while (running) {
+    do {
       again = false;
-      const free = concurrency - inFlight.size;
-      if (free <= 0) return;
-      const claimed = await deps.outbox.claim(free, now(), leaseMs);
-      for (const event of claimed) {
-        const run = attempt(event)
-          .catch((error: unknown) => {
-            // The claim runs out and the event is tried again (by this sender or another).
-            deps.log.error({ err: error, event_id: event.event_id, task_id: event.task_id }, 'webhook attempt could not be recorded; it is tried again');
-          })
-          .finally(() => {
-            inFlight.delete(event.seq);
-            // A slot is free, and the task's next event may be due now.
-            wake();
-          });
-        inFlight.set(event.seq, run);
+      const projects = deps.outbox.pendingProjects();
+      turn = (turn + 1) % Math.max(1, projects.length);
+      for (const key of [...projects.slice(turn), ...projects.slice(0, turn)]) {
+        const free = Math.min(concurrency - inFlight.size, perProject - (byProject.get(key) ?? 0));
+        if (concurrency - inFlight.size <= 0 || !running) return;
+        if (free <= 0) continue;
+        for (const event of await deps.outbox.claim(key, free, now(), leaseMs)) {
+          byProject.set(key, (byProject.get(key) ?? 0) + 1);
+          const run = attempt(event)
+            .catch((error: unknown) => {
+              // The claim runs out and the event is tried again (by this sender or another).
+              deps.log.error({ err: error, event_id: event.event_id, task_id: event.task_id }, 'webhook attempt could not be recorded; it is tried again');
+            })
+            .finally(() => {
+              inFlight.delete(event.seq);
+              const left = byProject.get(key)! - 1;
+              if (left) byProject.set(key, left);
+              else byProject.delete(key);
+              // A slot is free, and the task's next event may be due now.
+              wake();
+            });
+          inFlight.set(event.seq, run);
+        }
       }
-      if (!again && claimed.length < free) return;
-    }
+    } while (again && running);
   }
 
   /** Looks at the outbox now (once at a time: a call during a look makes it look again). */

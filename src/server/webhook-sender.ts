@@ -2,8 +2,8 @@
 // its own, to an address checked first; no redirect followed, no answer waited for beyond the
 // timeout, nothing of the answer kept but its status.
 import { lookup } from 'node:dns/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { nonPublicKind } from './webhook-address.js';
 
@@ -26,6 +26,11 @@ export interface SendResult {
 export type SendEvent = (url: string, body: string, headers: Record<string, string>, options: SendOptions) => Promise<SendResult>;
 
 class Refused extends Error {}
+
+// Connections are kept for the next event to the same receiver (a receiver gets many), each to the
+// address checked for the attempt that opened it; an idle one is closed after 30 s.
+const agentOptions = { keepAlive: true, maxSockets: 16, maxFreeSockets: 16, timeout: 30_000 };
+const agents = { 'http:': new HttpAgent(agentOptions), 'https:': new HttpsAgent(agentOptions) };
 
 /** The address to connect to for `host`: the first it resolves to, refused when any is not public (unless allowed). */
 async function addressOf(host: string, allowPrivate: boolean): Promise<{ address: string; family: number }> {
@@ -64,13 +69,15 @@ export const sendEvent: SendEvent = async (url, body, headers, options) => {
           method: 'POST',
           headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           lookup: pinned,
-          agent: false,
+          agent: agents[target.protocol as keyof typeof agents],
           signal: options.signal ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]) : AbortSignal.timeout(options.timeoutMs),
         },
         (res: IncomingMessage) => {
-          // Only the status is kept; the rest of the answer is not waited for.
+          // Only the status is kept; the answer is read to its end (a few bytes, or the connection is
+          // not kept) but never waited for.
           resolve(res.statusCode ?? 0);
-          res.destroy();
+          res.on('error', () => {});
+          res.resume();
         },
       );
       req.on('error', reject);

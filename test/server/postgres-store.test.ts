@@ -236,12 +236,12 @@ describe('webhook events across nodes', () => {
     await api!.projects.put('app', 'leased', { sign_key: 'k', recording_enabled: true, storage: null });
     await api!.projects.patch('app', 'leased', { webhook: { url: 'http://127.0.0.1:9/', secret: 'whsec_l', previous_secret: null, previous_until: null } });
     await within(1000, () => api!.projects.get('app', 'leased')?.webhook != null);
-    const [{ task }] = await api!.tasks.createBatch([{ app_id: 'app', project_id: 'leased', channel: 'leased', settings }], sameSettings);
+    const { task } = (await api!.tasks.createBatch([{ app_id: 'app', project_id: 'leased', channel: 'leased', settings }], sameSettings))[0]!;
     const at = Date.now() + 1000;
     const mine = (events: { task_id: number }[]) => events.filter((e) => e.task_id === task.task_id);
-    expect(mine(await api!.outbox.claim(100, at, 60_000))).toHaveLength(1);
+    expect(mine(await api!.outbox.claim('app\nleased', 100, at, 60_000))).toHaveLength(1);
     // Claimed: the other node skips it, until the lease is over.
-    expect(mine(await worker!.outbox.claim(100, at + 59_000, 60_000))).toHaveLength(0);
-    expect(mine(await worker!.outbox.claim(100, at + 60_000, 60_000))).toHaveLength(1);
+    expect(mine(await worker!.outbox.claim('app\nleased', 100, at + 59_000, 60_000))).toHaveLength(0);
+    expect(mine(await worker!.outbox.claim('app\nleased', 100, at + 60_000, 60_000))).toHaveLength(1);
   });
 });

@@ -68,9 +68,10 @@ const migrations = [
    CREATE TRIGGER memberships_changed AFTER INSERT OR UPDATE ON memberships FOR EACH ROW EXECUTE FUNCTION cloudrec_notify_membership();`,
   // 2: a project's webhook (its URL and sealed secrets), as JSON.
   `ALTER TABLE projects ADD COLUMN webhook text;`,
-  // 3: webhook events waiting to be sent, and those sent (with their attempts); the pending ones
-  // due read from a partial index, so the senders' polls do not grow with the events ever made. An
-  // insert wakes every sender (one NOTIFY a statement, not a row).
+  // 3: webhook events waiting to be sent, and those sent (with their attempts); a project's pending
+  // ones read from a partial index, so a sender's claims grow neither with the events ever made nor
+  // with another project's backlog. An insert NOTIFYs its project (once a transaction: PostgreSQL
+  // folds the same payload).
   `CREATE TABLE webhook_events (
      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
      event_id text NOT NULL UNIQUE,
@@ -79,13 +80,13 @@ const migrations = [
      state text NOT NULL, next_at bigint, lease_until bigint NOT NULL DEFAULT 0,
      given_up_reason text, attempts jsonb NOT NULL DEFAULT '[]');
    CREATE INDEX webhook_events_task ON webhook_events (task_id, seq);
-   CREATE INDEX webhook_events_due ON webhook_events (next_at) WHERE state = 'pending';
+   CREATE INDEX webhook_events_due ON webhook_events (app_id, project_id, next_at) WHERE state = 'pending';
    CREATE FUNCTION cloudrec_notify_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
-     PERFORM pg_notify('${notifyChannels.webhooks}', '');
+     PERFORM pg_notify('${notifyChannels.webhooks}', NEW.app_id || E'\\n' || NEW.project_id);
      RETURN NULL;
    END $$;
-   CREATE TRIGGER webhook_events_added AFTER INSERT ON webhook_events FOR EACH STATEMENT EXECUTE FUNCTION cloudrec_notify_webhooks();`,
+   CREATE TRIGGER webhook_events_added AFTER INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION cloudrec_notify_webhooks();`,
 ];
 
 /** The schema version this code needs. */
