@@ -88,9 +88,10 @@ const migrations = [
   // Webhook events waiting to be sent, and those sent (with their attempts, as JSON). A task's
   // events are read in order by (task_id, seq); a project's pending ones from a partial index, so a
   // sender's claims grow neither with the events ever made nor with another project's backlog.
+  // Event ids are random (122 bits) and never looked up, so they have no index to keep.
   `CREATE TABLE webhook_events (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     event_id TEXT NOT NULL UNIQUE,
+     event_id TEXT NOT NULL,
      task_id INTEGER NOT NULL, app_id TEXT NOT NULL, project_id TEXT NOT NULL,
      type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
      state TEXT NOT NULL, next_at INTEGER,

@@ -1,7 +1,7 @@
 // The events a task's state changes make for its project's webhook (the spec's `webhooks`), and
 // the schedule they are delivered on (the spec's `x-webhookDelivery`). An event is made in the
 // same transaction as the state change it tells of, so one is never lost between the two.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { SchemaWebhookAttempt as WebhookAttempt, SchemaWebhookDelivery as WebhookDelivery } from '../../generated/sandbox-types.js';
 import type { WebhookEvent } from '../client/verify-webhook.js';
 import { apiDocument } from '../spec/api-document.js';
@@ -51,8 +51,8 @@ export interface DeliverySchedule {
 /** The spec's schedule (`x-webhookDelivery` at the root of the API spec). */
 export const specSchedule = (apiDocument as unknown as { 'x-webhookDelivery': DeliverySchedule })['x-webhookDelivery'];
 
-/** A new event id: `evt_` and 24 hex digits (96 random bits). */
-export const newEventId = () => `evt_${randomBytes(12).toString('hex')}`;
+/** A new event id: `evt_` and 32 hex digits (a random UUID's: 122 random bits, from Node's batched random pool). */
+export const newEventId = () => `evt_${randomUUID().replaceAll('-', '')}`;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -72,6 +72,7 @@ export function createSqliteOutbox(db: Db) {
   let settled: Named[] = [];
   let waiting: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   const listeners: (() => void)[] = [];
+  let telling = false;
 
   /** Writes the outcomes so far in one transaction; their events stay claimed until then, so none is tried twice. */
   function flush() {
@@ -94,8 +95,15 @@ export function createSqliteOutbox(db: Db) {
     add(event: NewEvent) {
       insert.run({ ...event });
       projects.add(projectKey(event.app_id, event.project_id));
-      // Told once the transaction is over (the sender's claim is a statement of its own).
-      if (listeners.length) setImmediate(() => listeners.forEach((listener) => listener()));
+      // Told once the transaction is over (the sender's claim is a statement of its own), once for
+      // all the events of a turn of the event loop (a batch of starts makes many).
+      if (listeners.length && !telling) {
+        telling = true;
+        setImmediate(() => {
+          telling = false;
+          listeners.forEach((listener) => listener());
+        });
+      }
     },
     pendingProjects: (): string[] => [...projects],
     claim(project: string, limit: number, at: number): OutboxEvent[] {

@@ -70,11 +70,11 @@ const migrations = [
   `ALTER TABLE projects ADD COLUMN webhook text;`,
   // 3: webhook events waiting to be sent, and those sent (with their attempts); a project's pending
   // ones read from a partial index, so a sender's claims grow neither with the events ever made nor
-  // with another project's backlog. An insert NOTIFYs its project (once a transaction: PostgreSQL
+  // with another project's backlog (event ids are random and never looked up: no index). An insert NOTIFYs its project (once a transaction: PostgreSQL
   // folds the same payload).
   `CREATE TABLE webhook_events (
      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-     event_id text NOT NULL UNIQUE,
+     event_id text NOT NULL,
      task_id bigint NOT NULL, app_id text NOT NULL, project_id text NOT NULL,
      type text NOT NULL, body text NOT NULL, created_at bigint NOT NULL,
      state text NOT NULL, next_at bigint, lease_until bigint NOT NULL DEFAULT 0,
