@@ -233,13 +233,13 @@ describe('webhook delivery', () => {
 
   test('a receiver that never answers 2xx is given up once the next attempt would pass the give-up time; nothing more is sent', async () => {
     const { server } = await receiver(() => 500);
-    // 0.1 s, 0.3 s, then 0.9 s would pass the 0.5 s after the first attempt.
-    const { stores, newTask } = await setup(server.url, { schedule: { ...fast, firstDelaySec: 0.1, giveUpAfterSec: 0.5, jitter: 0 } });
+    // 0.1 s, 0.3 s, then 0.9 s would pass the 0.7 s after the first attempt.
+    const { stores, newTask } = await setup(server.url, { schedule: { ...fast, firstDelaySec: 0.1, giveUpAfterSec: 0.7, jitter: 0 } });
     const task = newTask();
     await until(() => stores.outbox.list(task.task_id)[0]!.state === 'given_up');
     const [given] = stores.outbox.list(task.task_id);
     expect(given!.attempts.map((a) => a.status)).toEqual([500, 500, 500]);
-    expect(given!.given_up_reason).toBe('No 2xx answer within 0.5 seconds of the first attempt (3 attempts).');
+    expect(given!.given_up_reason).toBe('No 2xx answer within 0.7 seconds of the first attempt (3 attempts).');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(server.requests).toHaveLength(3);
   });
