@@ -114,8 +114,10 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
           byProject.set(key, (byProject.get(key) ?? 0) + 1);
           const run = attempt(event)
             .catch((error: unknown) => {
-              // The claim runs out and the event is tried again (by this sender or another).
-              deps.log.error({ err: error, event_id: event.event_id, task_id: event.task_id }, 'webhook attempt could not be recorded; it is tried again');
+              // Let go of once a lease would have run out (as a fleet's claim does by itself), so it
+              // is tried again then, not at once in a loop.
+              deps.log.error({ err: error, event_id: event.event_id, task_id: event.task_id, retry_in_ms: leaseMs }, 'webhook attempt could not be made or recorded; it is tried again');
+              setTimeout(() => void Promise.resolve(deps.outbox.release([event.seq])).catch(() => {}), leaseMs).unref();
             })
             .finally(() => {
               inFlight.delete(event.seq);

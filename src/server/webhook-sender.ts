@@ -53,7 +53,12 @@ async function addressOf(host: string, allowPrivate: boolean): Promise<{ address
 export const sendEvent: SendEvent = async (url, body, headers, options) => {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
-  const target = new URL(url);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return { status: null, error: `not a URL: ${url}`, duration_ms: 0 };
+  }
   try {
     const resolved = await addressOf(target.hostname, options.allowPrivate);
     // The connection goes to the address checked above, whatever the name resolves to by then.

@@ -54,6 +54,16 @@ async function eventsOf(taskId: number, secret: string): Promise<WebhookEvent[]>
   return events;
 }
 
+/** Records `taskId` for `recordForMs`, stops it, and resolves with its events once there are two. */
+async function recordAndStop(taskId: number, secret: string, recordForMs: number): Promise<WebhookEvent[]> {
+  await new Promise((resolve) => setTimeout(resolve, recordForMs));
+  await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
+  return waitFor(async () => {
+    const got = await eventsOf(taskId, secret);
+    return got.length === 2 ? got : undefined;
+  });
+}
+
 async function waitFor<T>(read: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -68,12 +78,7 @@ test('a real recording sends recording.started, then recording.completed naming 
   const { ids, secret } = await hookedProject('filmed', 'filmed-room');
   const taskId = await startTask(server.baseUrl, ids);
   await waitFor(async () => ((await eventsOf(taskId, secret)).length === 1 ? true : undefined));
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
-  const events = await waitFor(async () => {
-    const got = await eventsOf(taskId, secret);
-    return got.length === 2 ? got : undefined;
-  });
+  const events = await recordAndStop(taskId, secret, 1500);
   expect(events.map((e) => e.type)).toEqual(['recording.started', 'recording.completed']);
   const completed = events[1]!;
   if (completed.type !== 'recording.completed') throw new Error('not completed');
@@ -87,12 +92,7 @@ test('a real recording sends recording.started, then recording.completed naming 
 test('an upload the bucket refuses sends recording.failed with the reason', async () => {
   const { ids, secret } = await hookedProject('unbucketed', 'unbucketed-room', 'no-such-bucket');
   const taskId = await startTask(server.baseUrl, ids);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await sandbox(server.baseUrl, 'POST', `/sandbox/tasks/${taskId}/stop`);
-  const events = await waitFor(async () => {
-    const got = await eventsOf(taskId, secret);
-    return got.length === 2 ? got : undefined;
-  });
+  const events = await recordAndStop(taskId, secret, 1000);
   expect(events.map((e) => e.type)).toEqual(['recording.started', 'recording.failed']);
   expect(events[1]).toMatchObject({ data: { reason: expect.stringContaining('no-such-bucket') } });
 }, 120_000);

@@ -244,6 +244,23 @@ describe('webhook delivery', () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  test('an attempt that throws is logged and tried again once a lease would have run out, not at once in a loop', async () => {
+    const errors: object[] = [];
+    let calls = 0;
+    const send = async () => {
+      calls += 1;
+      throw new Error('a bug in sending');
+    };
+    const { stores, newTask } = await setup('http://127.0.0.1:9/', { send, schedule: { ...fast, timeoutSec: 0.1 }, log: { ...silentLog, error: (fields: object) => errors.push(fields) } });
+    const task = newTask();
+    await until(() => calls === 1);
+    // The lease here is the timeout and 20 s: within a second, no second try.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(calls).toBe(1);
+    expect(errors).toMatchObject([{ event_id: stores.outbox.list(task.task_id)[0]!.event_id, retry_in_ms: 20_100 }]);
+    expect(stores.outbox.list(task.task_id)[0]).toMatchObject({ state: 'pending', attempts: [] });
+  });
+
   test("an event whose project's webhook was removed is given up, with the reason", async () => {
     const { server } = await receiver(() => 500);
     const { stores, newTask } = await setup(server.url);
