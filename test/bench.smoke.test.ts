@@ -2,7 +2,7 @@
 import { expect, test } from 'vitest';
 import { clientBundleBytes, clientOverhead } from '../scripts/bench-support/client-bench.js';
 import { endedTogetherBench } from '../scripts/bench-support/ended-together-bench.js';
-import { driverBench, httpBench, startupBench } from '../scripts/bench-support/http-bench.js';
+import { driverBench, httpBench, startupBench, webhookBench } from '../scripts/bench-support/http-bench.js';
 import { workersBench } from '../scripts/bench-support/workers-bench.js';
 
 test('the client benchmark bundles the client and measures both kinds of call against its own server', async () => {
@@ -22,6 +22,18 @@ test('the HTTP benchmark runs every scenario against servers of its own, each an
   }
   expect(memory.recording).toBe(50);
   expect(memory.busyRss).toBeGreaterThan(0);
+}, 120_000);
+
+test('the webhook benchmark starts tasks on servers with and without a webhook, and every event reaches the answering receiver', async () => {
+  const result = await webhookBench({ connections: 2, seconds: 1, rounds: 1, pool: 3000 });
+  expect(result.rows.map((r) => r.scenario)).toHaveLength(4);
+  for (const row of result.rows) {
+    expect(row.rps, row.scenario).toBeGreaterThan(0);
+    expect(row.unexpected, row.scenario).toEqual({});
+  }
+  // Its first answer's task and each task of the round: every one an event that arrived.
+  expect(result.delivered).toBeGreaterThan(1);
+  expect(result.eventsPerSec).toBeGreaterThan(0);
 }, 120_000);
 
 test('the driver benchmark runs the same server on node:sqlite and on better-sqlite3, each answering as expected', async () => {
