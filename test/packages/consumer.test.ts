@@ -323,35 +323,47 @@ console.log(summaryLine(report));`;
     expect(stdout).toMatch(/^Conforms: \d+ passed, 0 failed, 10 skipped/);
   });
 
-  test("a recording's events reach a receiver that checks them with the installed cloudrec/webhooks; the objects they name are in the bucket", async () => {
+  test("a recording's events reach a receiver that checks them with the installed cloudrec/webhooks: the objects they name are in the bucket, a refused upload is recording.failed", async () => {
     // The receiver checks with the package a user installs, not with the checkout's source.
     const { verifyWebhook } = createRequire(join(clientDir, 'receiver.js'))('cloudrec/webhooks') as typeof import('../../src/webhooks.js');
     const verified: { type: string; data: Record<string, unknown>; task_id: number }[] = [];
-    let secret = '';
+    const secrets: string[] = [];
     const receiver = await startHttpServer((req, res) => {
-      void verifyWebhook(req.body, req.headers, secret).then((result) => {
+      void verifyWebhook(req.body, req.headers, secrets).then((result) => {
         if (result.ok) verified.push(result.event);
         res.writeHead(result.ok ? 204 : 400).end();
       });
     });
-    try {
-      ({ secret } = (await (await fetch(`${baseUrl}/sandbox/projects/demo-app/demo-project/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url }) })).json()) as { secret: string });
-      await fetch(`${baseUrl}/sandbox/apps/demo-app/channels/hooks-room/users/5`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
-      const started = await cloudrec('start', '--app-id', 'demo-app', '--project-id', 'demo-project', '--channel', 'hooks-room', '--sign-key', signKey, '--url', baseUrl);
+    const json = (method: string, path: string, body: unknown) => fetch(`${baseUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    /** Gives the project a webhook to the receiver, records `channel` for a moment, stops it; resolves with its events. */
+    const recordWithWebhook = async (projectId: string, key: string, channel: string) => {
+      secrets.push(((await (await json('PUT', `/sandbox/projects/demo-app/${projectId}/webhook`, { url: receiver.url })).json()) as { secret: string }).secret);
+      await json('PUT', `/sandbox/apps/demo-app/channels/${channel}/users/5`, {});
+      const started = await cloudrec('start', '--app-id', 'demo-app', '--project-id', projectId, '--channel', channel, '--sign-key', key, '--url', baseUrl);
       const taskId = Number(/Recording task (\d+) started/.exec(started.stdout)?.[1]);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await fetch(`${baseUrl}/sandbox/tasks/${taskId}/stop`, { method: 'POST' });
       for (let waited = 0; verified.filter((e) => e.task_id === taskId).length < 2 && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-      const events = verified.filter((e) => e.task_id === taskId);
+      return verified.filter((e) => e.task_id === taskId);
+    };
+    try {
+      const events = await recordWithWebhook('demo-project', signKey, 'hooks-room');
       expect(events.map((e) => e.type)).toEqual(['recording.started', 'recording.completed']);
       const files = events[1]!.data.files as { object_key: string; bytes: number }[];
       const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
       const s3 = new S3Client({ endpoint: storageUrl, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
       for (const file of files) expect((await s3.send(new HeadObjectCommand({ Bucket: 'recordings', Key: file.object_key }))).ContentLength).toBe(file.bytes);
+
+      // A project whose bucket the store does not have.
+      const storage = { endpoint: storageUrl, bucket: 'no-such-bucket', access_key_id: 'S3RVER', secret_access_key: 'S3RVER' };
+      await json('PUT', '/sandbox/projects/demo-app/unbucketed', { sign_key: 'unbucketed-key', storage });
+      const failed = await recordWithWebhook('unbucketed', 'unbucketed-key', 'unbucketed-room');
+      expect(failed.map((e) => e.type)).toEqual(['recording.started', 'recording.failed']);
+      expect(failed[1]!.data.reason).toContain('no-such-bucket');
     } finally {
       await receiver.close();
     }
-  }, 90_000);
+  }, 120_000);
 
   test('cloudrec mock says how to add Prism, which it does not install', async () => {
     const { code, stderr } = await cloudrec('mock');
