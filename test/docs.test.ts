@@ -67,6 +67,15 @@ describe('npm run docs, the site', () => {
     expect(without).toEqual([]);
   });
 
+  test("the Getting started page, in each language, shows the spec's first call and how to know when the files are in the bucket", () => {
+    for (const [language, heading] of [['en', 'Know when the files are in the bucket'], ['zh', '得知文件已进入存储桶']] as const) {
+      const html = readFileSync(join(out, sitePages.gettingStarted[language]), 'utf8');
+      expect(html, language).toContain(`<h2>${heading}</h2>`);
+      expect(html, language).toContain('verifyWebhook');
+      expect(html, language).toContain('cloudrec/webhooks');
+    }
+  });
+
   test('every page links home', () => {
     const homes = new Set<string>(Object.values(sitePages.home));
     const without = sitePagesBuilt().filter(

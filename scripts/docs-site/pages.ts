@@ -21,7 +21,7 @@ const labels = {
     client: 'TypeScript client reference',
     clientNote: 'createClient, its options, results and types (package cloudrec)',
     gettingStarted: 'Getting started',
-    gettingStartedNote: 'the mock or the reference server on your machine, and the first call',
+    gettingStartedNote: 'the mock or the reference server on your machine, the first call, and how to know when the files are in the bucket',
     specs: 'The spec files',
     specNotes: { 'openapi.json': 'the OpenAPI 3.1 document, bundled', 'openapi.yaml': 'the same, as YAML', 'sandbox/openapi.json': "the reference server's sandbox control API", 'operations/openapi.json': "every node's health, readiness and Prometheus metrics" },
     next: 'Next',
@@ -37,7 +37,7 @@ const labels = {
     client: 'TypeScript 客户端参考',
     clientNote: 'createClient 及其选项、结果和类型（cloudrec 包，英文）',
     gettingStarted: '快速开始',
-    gettingStartedNote: '在本机运行模拟服务或参考服务器，并发起第一次调用',
+    gettingStartedNote: '在本机运行模拟服务或参考服务器，发起第一次调用，并得知文件何时已进入存储桶',
     specs: '规范文件',
     specNotes: { 'openapi.json': '打包后的 OpenAPI 3.1 文档', 'openapi.yaml': '同一文档的 YAML 形式', 'sandbox/openapi.json': '参考服务器的沙箱控制 API', 'operations/openapi.json': '每个节点的健康、就绪状态和 Prometheus 指标' },
     next: '下一步',
@@ -129,11 +129,19 @@ export function homePage(language: Language, spec: SpecText): string {
   return page(language, path, spec.info.title, body);
 }
 
+/** The spec's sections the Getting started page shows, by their headings in each language: the first call, then its events. */
+const gettingStartedSections = {
+  en: ['Getting started', 'Know when the files are in the bucket'],
+  zh: ['快速开始', '得知文件已进入存储桶'],
+} as const;
+
 export function gettingStartedPage(language: Language, spec: SpecText): string {
   const t = labels[language];
-  const heading = language === 'en' ? 'Getting started' : '快速开始';
+  const [heading, events] = gettingStartedSections[language];
   const body = `    <h1>${escape(heading)}</h1>
 ${marked.parse(section(spec.info.description, heading)) as string}
+    <h2>${escape(events)}</h2>
+${marked.parse(section(spec.info.description, events)) as string}
     <h2>${escape(t.next)}</h2>
     <p>${marked.parseInline(t.nextText)}</p>`;
   return page(language, sitePages.gettingStarted[language], `${heading} · ${spec.info.title}`, body);
