@@ -52,7 +52,7 @@ export interface DeliverySchedule {
 export const specSchedule = (apiDocument as unknown as { 'x-webhookDelivery': DeliverySchedule })['x-webhookDelivery'];
 
 /** A new event id: `evt_` and 32 hex digits (a random UUID's: 122 random bits, from Node's batched random pool). */
-export const newEventId = () => `evt_${randomUUID().replaceAll('-', '')}`;
+const newEventId = () => `evt_${randomUUID().replaceAll('-', '')}`;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -30,7 +30,8 @@ export interface Outbox {
 
 /** A project's key among the pending ones. */
 export const projectKey = (appId: string, projectId: string) => `${appId}\n${projectId}`;
-const splitKey = (key: string) => key.split('\n') as [string, string];
+/** A project's `app_id` and `project_id` from its key. */
+export const splitKey = (key: string) => key.split('\n') as [string, string];
 
 interface EventRow extends Omit<OutboxEvent, 'attempts'> {
   attempts: string;

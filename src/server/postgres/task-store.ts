@@ -62,9 +62,11 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now, an
          RETURNING *`,
         [batch.map((t) => t.app_id), batch.map((t) => t.project_id), batch.map((t) => t.channel), batch.map((t) => JSON.stringify(t.settings)), createdAt],
       );
-      const created = new PairMap<StoredTask>();
-      for (const row of inserted.rows) created.set(row.app_id, row.channel, row);
-      if (announce && inserted.rows.length) await announce(client, inserted.rows.map((row) => toTask(row, createdAt)));
+      // Each new task as the API shows it, made once: for its announcement and for its outcome.
+      const createdTasks = inserted.rows.map((row) => toTask(row, createdAt));
+      const created = new PairMap<Task>();
+      for (const task of createdTasks) created.set(task.app_id, task.channel, task);
+      if (announce && createdTasks.length) await announce(client, createdTasks);
       const missing = batch.filter((t) => !created.get(t.app_id, t.channel));
       const existing = new PairMap<ActiveTask>();
       if (missing.length) {
@@ -82,7 +84,7 @@ export function createPgTaskStore(db: Postgres, now: () => number = Date.now, an
         const row = created.get(task.app_id, task.channel);
         if (row && !claimed.get(task.app_id, task.channel)) {
           claimed.set(task.app_id, task.channel, true);
-          return { kind: 'created', task: toTask(row, createdAt) };
+          return { kind: 'created', task: row };
         }
         const active: ActiveTask | undefined = row ? { task_id: row.task_id, project_id: row.project_id, settings: row.settings } : existing.get(task.app_id, task.channel);
         // Gone between the insert and the read (ended at once by another node): the batch is written again.

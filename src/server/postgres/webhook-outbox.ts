@@ -5,7 +5,7 @@
 // node knows which projects have pending events from the NOTIFY of each insert (and a read of them
 // all whenever it connects).
 import type { NewEvent, OutboxEvent, WebhookAttempt } from '../webhook-events.js';
-import { projectKey, type Outbox } from '../webhook-outbox.js';
+import { projectKey, splitKey, type Outbox } from '../webhook-outbox.js';
 import type { Postgres, Queryable } from './connection.js';
 import { notifyChannels } from './migrations.js';
 
@@ -33,7 +33,7 @@ export function createPgOutbox(db: Postgres) {
     },
     pendingProjects: () => [...projects],
     async claim(project, limit, at, leaseMs) {
-      const [appId, projectId] = project.split('\n');
+      const [appId, projectId] = splitKey(project);
       const { rows } = await db.query<OutboxEvent>(
         `WITH due AS (
            SELECT e.seq FROM webhook_events e
